@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import helmet from '@fastify/helmet';
+import { headers } from '@ora/contracts';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { errorsPlugin } from './plugins/errors';
+import { jsonBodyPlugin } from './plugins/json-body';
+import { metricsPlugin } from './plugins/metrics';
+import { actionRoutes } from './routes/actions';
+import { docsRoutes } from './routes/docs';
+import { healthRoutes } from './routes/health';
+import type { System } from './system';
+
+export interface AppOptions {
+  /** false: no request logging at all (benchmark baselines). Default: the system's logger. */
+  logging?: boolean;
+  validateOutput?: boolean;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** The logger settings every ORA process uses: secrets are redacted wherever they appear. */
+export function loggerOptions(level: string) {
+  return {
+    level,
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'headers.authorization',
+        '*.secret',
+        'secret',
+        '*.password',
+        'config.bootstrapKey',
+      ],
+      censor: '[redacted]',
+    },
+  };
+}
+
+/** Registers plugins and routes; never listens (server.ts does). Tests use `app.inject()`. */
+export async function buildApp(system: System, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.logging === false ? { logger: false } : { loggerInstance: system.log as unknown as FastifyBaseLogger }),
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    bodyLimit: system.config.bodyLimitBytes,
+    trustProxy: system.config.trustProxy,
+    genReqId: (request) => {
+      const incoming = request.headers[headers.requestId];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : `req_${randomUUID()}`;
+    },
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(headers.requestId, request.id);
+  });
+
+  await app.register(helmet, {
+    // /docs is plain HTML with inline styles; scripts stay off.
+    contentSecurityPolicy: {
+      directives: { 'default-src': ["'self'"], 'style-src': ["'self'", "'unsafe-inline'"], 'script-src': ["'self'"] },
+    },
+  });
+  await app.register(errorsPlugin);
+  await app.register(jsonBodyPlugin);
+  await app.register(metricsPlugin, { registry: system.metrics });
+  await app.register(healthRoutes, { system });
+  await app.register(docsRoutes);
+  await app.register(actionRoutes, { system, validateOutput: options.validateOutput ?? false });
+  return app;
+}

@@ -1,0 +1,123 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const url = (protocols: string[]) =>
+  z
+    .url()
+    .refine((v) => protocols.some((p) => v.startsWith(`${p}://`)), `must start with ${protocols.join(':// or ')}://`);
+
+const EnvSchema = z.object({
+  PORT: int(0, 65535).default(8787),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  ORA_DATA_DIR: z.string().min(1).default('./.ora'),
+  DATABASE_URL: url(['postgres', 'postgresql']).optional(),
+  ORA_DB_POOL_SIZE: int(1, 500).default(10),
+  REDIS_URL: url(['redis', 'rediss']).optional(),
+  ORA_REDIS_PREFIX: z
+    .string()
+    .regex(/^[\w:.-]*$/)
+    .default('ora:'),
+  ORA_BOOTSTRAP_KEY: z
+    .string()
+    .regex(
+      /^ora_sk_[0-9A-Za-z]{38}$/,
+      'must be an ORA key (ora_sk_ + 38 characters); make one with `pnpm ora keys generate`',
+    )
+    .optional(),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_BASE_URL: url(['http', 'https']).optional(),
+  ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  ANTHROPIC_BASE_URL: url(['http', 'https']).optional(),
+  ORA_WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ORA_TRUST_PROXY: bool.default(false),
+  ORA_BODY_LIMIT_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
+  ORA_RATE_LIMIT_PER_MINUTE: int(1, 1_000_000_000).default(60),
+  ORA_RATE_LIMIT_PER_DAY: int(1, 1_000_000_000).default(10_000),
+  ORA_RATE_LIMIT_GLOBAL_PER_MINUTE: int(1, 1_000_000_000).default(20_000),
+  ORA_RATE_LIMIT_SYNC_PER_MINUTE: int(1, 1_000_000_000).default(120),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+/** Everything the API and worker are configured by, parsed once at start. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  dbPoolSize: number;
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  bootstrapKey: string | undefined;
+  providers: {
+    openaiApiKey: string | undefined;
+    openaiBaseUrl: string | undefined;
+    anthropicApiKey: string | undefined;
+    anthropicBaseUrl: string | undefined;
+  };
+  webhookAllowPrivate: boolean;
+  logLevel: Env['LOG_LEVEL'];
+  trustProxy: boolean;
+  bodyLimitBytes: number;
+  limits: {
+    perKeyPerMinute: number;
+    perKeyPerDay: number;
+    globalPerMinute: number;
+    syncPerMinute: number;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads the environment (or the object given, in tests). A bad value names its variable. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  // An empty variable counts as unset, as shells and compose files often leave them.
+  const present = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? '(environment)');
+        const value = name.includes('KEY') || name.includes('URL') ? '' : ` (got "${present[name] ?? ''}")`;
+        return `${name}: ${issue.message}${value}`;
+      }),
+    );
+  }
+  const env = parsed.data;
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    dataDir: path.resolve(env.ORA_DATA_DIR),
+    databaseUrl: env.DATABASE_URL,
+    dbPoolSize: env.ORA_DB_POOL_SIZE,
+    redisUrl: env.REDIS_URL,
+    redisPrefix: env.ORA_REDIS_PREFIX,
+    bootstrapKey: env.ORA_BOOTSTRAP_KEY,
+    providers: {
+      openaiApiKey: env.OPENAI_API_KEY,
+      openaiBaseUrl: env.OPENAI_BASE_URL,
+      anthropicApiKey: env.ANTHROPIC_API_KEY,
+      anthropicBaseUrl: env.ANTHROPIC_BASE_URL,
+    },
+    webhookAllowPrivate: env.ORA_WEBHOOK_ALLOW_PRIVATE,
+    logLevel: env.LOG_LEVEL,
+    trustProxy: env.ORA_TRUST_PROXY,
+    bodyLimitBytes: env.ORA_BODY_LIMIT_BYTES,
+    limits: {
+      perKeyPerMinute: env.ORA_RATE_LIMIT_PER_MINUTE,
+      perKeyPerDay: env.ORA_RATE_LIMIT_PER_DAY,
+      globalPerMinute: env.ORA_RATE_LIMIT_GLOBAL_PER_MINUTE,
+      syncPerMinute: env.ORA_RATE_LIMIT_SYNC_PER_MINUTE,
+    },
+  };
+}

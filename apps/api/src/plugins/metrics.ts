@@ -1,0 +1,35 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { collectDefaultMetrics, Histogram, type Registry } from 'prom-client';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The action name, once known, for metrics and logs. */
+    oraAction?: string;
+  }
+}
+
+/** Request latency by action (or route) and status, plus process metrics, at GET /metrics. */
+export const metricsPlugin = fp(
+  async (app: FastifyInstance, options: { registry: Registry }) => {
+    const registry = options.registry;
+    collectDefaultMetrics({ register: registry, prefix: 'ora_' });
+    const latency = new Histogram({
+      name: 'ora_http_request_duration_seconds',
+      help: 'HTTP request latency by action (or route) and status',
+      labelNames: ['action', 'status'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
+    app.decorateRequest('oraAction', undefined);
+    app.addHook('onResponse', async (request, reply) => {
+      const action = request.oraAction ?? `${request.method} ${request.routeOptions.url ?? 'unmatched'}`;
+      latency.observe({ action, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    });
+    app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
+      reply.type(registry.contentType);
+      return registry.metrics();
+    });
+  },
+  { name: 'ora-metrics' },
+);

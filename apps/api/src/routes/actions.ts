@@ -1,0 +1,166 @@
+import {
+  type ActionName,
+  ActionRequest,
+  actions,
+  headers,
+  isActionName,
+  OraError,
+  parseOrThrow,
+  scopeAllows,
+} from '@ora/contracts';
+import {
+  type Actor,
+  type AuthenticatedKey,
+  beginIdempotent,
+  completeIdempotent,
+  releaseIdempotent,
+  requestHash,
+  requestWindows,
+  systemClock,
+} from '@ora/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { actionHandlers } from '../actions';
+import type { ActionContext } from '../actions/context';
+import { sendError, toOraError } from '../plugins/errors';
+import type { System } from '../system';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    apiKey?: AuthenticatedKey;
+  }
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+export interface ActionRoutesOptions {
+  system: System;
+  /** Check every answer against its output schema (tests turn this on). */
+  validateOutput?: boolean;
+}
+
+/** `POST /api/ora` ({action, data}) and `POST /api/ora/<action>` (data as the body). */
+export async function actionRoutes(app: FastifyInstance, options: ActionRoutesOptions): Promise<void> {
+  const { system } = options;
+
+  // Authenticate before the body is read: no key, no parsing.
+  app.addHook('onRequest', async (request) => {
+    request.apiKey = await system.authenticator.authenticate(request.headers.authorization, request.ip);
+  });
+
+  app.post('/api/ora', async (request, reply) => {
+    const envelope = parseOrThrow(
+      ActionRequest,
+      request.body ?? {},
+      'request: expected {"action": "<domain>.<verb>", "data": {...}}',
+    );
+    return run(request, reply, envelope.action, envelope.data);
+  });
+
+  app.post<{ Params: { action: string } }>('/api/ora/:action', async (request, reply) =>
+    run(request, reply, request.params.action, request.body),
+  );
+
+  async function run(request: FastifyRequest, reply: FastifyReply, name: string, rawData: unknown) {
+    const key = request.apiKey as AuthenticatedKey;
+    if (!isActionName(name)) {
+      throw new OraError({
+        code: 'VALIDATION_ERROR',
+        message: `Unknown action "${name}"; GET /openapi.json lists them all`,
+        details: { action: name },
+      });
+    }
+    request.oraAction = name;
+    const definition = actions[name];
+
+    const decision = await system.limiter.consume(requestWindows(key, definition.limitGroup, system.config.limits));
+    const window = decision.tightest;
+    reply.header(headers.rateLimitLimit, String(window.limit));
+    reply.header(headers.rateLimitRemaining, String(Math.max(0, window.limit - window.count)));
+    reply.header(headers.rateLimitReset, String(Math.ceil(window.resetMs / 1000)));
+    if (!decision.allowed) {
+      throw new OraError({
+        code: 'RATE_LIMITED',
+        message: `Rate limit reached (${window.limit} per ${window.bucket.endsWith('day') ? 'day' : 'minute'}, ${window.bucket.startsWith('global') ? 'whole server' : 'this key'}); retry after the Retry-After seconds`,
+        retryAfterSeconds: window.resetMs / 1000,
+      });
+    }
+    system.usage.record(key.keyId, request.ip, new Date());
+
+    if (definition.scope !== null && !scopeAllows(key.scopes, definition.scope)) {
+      throw new OraError({
+        code: 'FORBIDDEN',
+        message: `This key lacks the scope "${definition.scope}" that ${name} needs`,
+        details: { required: definition.scope, held: key.scopes },
+      });
+    }
+
+    const data = parseOrThrow(definition.input, rawData ?? {}, `data for ${name}`);
+    const actor: Actor = {
+      keyId: key.keyId,
+      scopes: key.scopes,
+      agentId: key.agentId,
+      ip: request.ip,
+      requestId: request.id,
+    };
+    const ctx: ActionContext = { system, actor, key, log: request.log };
+
+    const idempotencyKey = request.headers[headers.idempotencyKey];
+    if (definition.mutates && typeof idempotencyKey === 'string') {
+      return runIdempotent(request, reply, ctx, name, data, idempotencyKey);
+    }
+    return { data: await execute(ctx, name, data), requestId: request.id };
+  }
+
+  async function execute(ctx: ActionContext, name: ActionName, data: unknown): Promise<unknown> {
+    const handler = actionHandlers[name] as (ctx: ActionContext, data: unknown) => Promise<unknown>;
+    const result = await handler(ctx, data);
+    if (options.validateOutput) {
+      const checked = actions[name].output.safeParse(result);
+      if (!checked.success) {
+        throw new Error(`${name} answered outside its output schema: ${checked.error.message}`);
+      }
+    }
+    return result;
+  }
+
+  async function runIdempotent(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    ctx: ActionContext,
+    name: ActionName,
+    data: unknown,
+    idempotencyKey: string,
+  ) {
+    if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new OraError({
+        code: 'VALIDATION_ERROR',
+        message: 'Idempotency-Key must be 1 to 255 visible ASCII characters',
+      });
+    }
+    const deps = { db: system.database.db, clock: systemClock };
+    const keyId = ctx.actor.keyId as string;
+    const begun = await beginIdempotent(deps, keyId, idempotencyKey, name, requestHash(name, data));
+    if (begun.kind === 'replay') {
+      reply.header(headers.idempotentReplay, 'true');
+      return reply.code(begun.response.status).send(begun.response.body);
+    }
+    try {
+      const body = { data: await execute(ctx, name, data), requestId: request.id };
+      await completeIdempotent(deps, keyId, idempotencyKey, { status: 200, body });
+      return body;
+    } catch (error) {
+      const oraError = toOraError(error);
+      if (oraError.status >= 500) {
+        // A server error may be worth retrying with the same key: forget the claim.
+        await releaseIdempotent(deps, keyId, idempotencyKey);
+      } else {
+        await completeIdempotent(deps, keyId, idempotencyKey, {
+          status: oraError.status,
+          body: { error: oraError.toBody(), requestId: request.id },
+        });
+      }
+      if (oraError.status >= 500) throw error;
+      return sendError(request, reply, oraError);
+    }
+  }
+}
