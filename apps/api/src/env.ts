@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { isWellFormedSecret } from '@ora/core';
 import { z } from 'zod';
 
 const bool = z
@@ -97,7 +98,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   return {
     port: env.PORT,
     host: env.HOST,
-    dataDir: path.resolve(env.ORA_DATA_DIR),
+    dataDir: env.ORA_DATA_DIR === 'memory://' ? env.ORA_DATA_DIR : path.resolve(env.ORA_DATA_DIR),
     databaseUrl: env.DATABASE_URL,
     dbPoolSize: env.ORA_DB_POOL_SIZE,
     redisUrl: env.REDIS_URL,

@@ -42,11 +42,17 @@ export interface SystemOptions {
   ensureKeys?: boolean;
 }
 
+/** Postgres at DATABASE_URL, else PGlite in ORA_DATA_DIR (`memory://` keeps nothing, for tests). */
 export async function openDatabase(config: Config): Promise<OraDatabase> {
-  return config.databaseUrl
-    ? createDatabase({ kind: 'postgres', url: config.databaseUrl, poolSize: config.dbPoolSize })
+  if (config.databaseUrl) {
+    return createDatabase({ kind: 'postgres', url: config.databaseUrl, poolSize: config.dbPoolSize });
+  }
+  return config.dataDir === IN_MEMORY
+    ? createDatabase({ kind: 'pglite' })
     : createDatabase({ kind: 'pglite', dataDir: path.join(config.dataDir, 'pgdata') });
 }
+
+export const IN_MEMORY = 'memory://';
 
 export async function createSystem(config: Config, log: PinoLogger, options: SystemOptions = {}): Promise<System> {
   const database = await openDatabase(config);

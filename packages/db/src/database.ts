@@ -49,9 +49,8 @@ export async function createDatabase(options: DatabaseOptions): Promise<OraDatab
       // An idle client lost its connection; the pool replaces it. Queries report their own errors.
     });
     pg.types.setTypeParser(INT8_OID, asText);
-    return wrap(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres', async () => {
-      await pool.end();
-    });
+    // Kysely's destroy() ends the pool.
+    return wrap(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres', async () => {});
   }
 
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });

@@ -1,9 +1,6 @@
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { FileMigrationProvider, type Kysely, type MigrationResult, Migrator } from 'kysely';
-
-const migrationFolder = fileURLToPath(new URL('../migrations', import.meta.url));
+import type { Kysely, MigrationResult } from 'kysely';
+import { Migrator } from 'kysely';
+import { migrations } from '../migrations/index';
 
 export interface MigrationReport {
   applied: string[];
@@ -13,7 +10,7 @@ export interface MigrationReport {
 function migratorFor(db: Kysely<any>): Migrator {
   return new Migrator({
     db,
-    provider: new FileMigrationProvider({ fs, path, migrationFolder }),
+    provider: { getMigrations: async () => migrations },
     migrationTableName: 'ora_migrations',
     migrationLockTableName: 'ora_migrations_lock',
   });

@@ -1,6 +1,7 @@
 import { type ActionData, type ActionOutput, type ApiKey, OraError, scopesWithin } from '@ora/contracts';
 import type { ApiKeyRow } from '@ora/db';
 import { sql } from 'kysely';
+import { z } from 'zod';
 import { recordAudit } from '../audit/audit';
 import { decodeCursor, encodeCursor } from '../shared/cursor';
 import type { Actor, Clock, Db, DbOrTx, Logger } from '../shared/deps';
@@ -103,10 +104,8 @@ export async function listKeys(
   if (!input.includeRevoked) query = query.where('revoked_at', 'is', null);
   if (actor.agentId) query = query.where('agent_id', '=', actor.agentId);
   if (input.cursor) {
-    const [createdAt, id] = decodeCursor(input.cursor, 2);
-    query = query.where((eb) =>
-      eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(new Date(String(createdAt)), String(id))),
-    );
+    const [createdAt, id] = decodeCursor(input.cursor, z.tuple([z.iso.datetime(), z.uuid()]));
+    query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(new Date(createdAt), id)));
   }
   const rows = await query.execute();
   const items = rows.slice(0, input.limit);

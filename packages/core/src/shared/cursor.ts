@@ -1,17 +1,21 @@
 import { OraError } from '@ora/contracts';
+import type { z } from 'zod';
 
 /** Opaque keyset cursors: base64url JSON of the last row's sort values. */
 export function encodeCursor(values: readonly (string | number)[]): string {
   return Buffer.from(JSON.stringify(values)).toString('base64url');
 }
 
-export function decodeCursor(cursor: string, arity: number): (string | number)[] {
+/** Reads a cursor back, checked against the shape its list wrote (a forged one is a 400, not a 500). */
+export function decodeCursor<T extends z.ZodType>(cursor: string, shape: T): z.infer<T> {
+  let values: unknown;
   try {
-    const values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(values) && values.length === arity) return values;
+    values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    // fall through to the error below
+    values = undefined;
   }
+  const parsed = shape.safeParse(values);
+  if (parsed.success) return parsed.data;
   throw new OraError({
     code: 'VALIDATION_ERROR',
     message: 'Invalid cursor: pass the nextCursor of a previous page unchanged',

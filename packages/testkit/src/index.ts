@@ -1,0 +1,14 @@
+/**
+ * @ora/testkit: helpers for ORA's tests. Real services only: a database and Redis namespace of
+ * their own per suite (and, as they land, fake LLM providers speaking the real wire formats and a
+ * webhook receiver).
+ */
+
+export type { TestPostgres } from './services';
+export {
+  createTestPostgres,
+  createTestRedisPrefix,
+  servicesAvailable,
+  TEST_POSTGRES_URL,
+  TEST_REDIS_URL,
+} from './services';
