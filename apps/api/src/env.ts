@@ -24,9 +24,9 @@ const EnvSchema = z.object({
     .default('ora:'),
   ORA_BOOTSTRAP_KEY: z
     .string()
-    .regex(
-      /^ora_sk_[0-9A-Za-z]{38}$/,
-      'must be an ORA key (ora_sk_ + 38 characters); make one with `pnpm ora keys generate`',
+    .refine(
+      isWellFormedSecret,
+      'must be an ORA key (ora_sk_ + 38 characters with a valid checksum); make one with `pnpm ora keys generate`',
     )
     .optional(),
   OPENAI_API_KEY: z.string().min(1).optional(),
