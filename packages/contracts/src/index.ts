@@ -6,5 +6,6 @@ export * from './actions';
 export * from './common';
 export * from './envelope';
 export * from './errors';
+export * from './events';
 export * from './keys';
 export * from './scopes';

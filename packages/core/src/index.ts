@@ -8,6 +8,8 @@ export { recordAudit } from './audit/audit';
 export type { AuthenticatedKey, AuthenticatorOptions } from './auth/authenticator';
 export { Authenticator } from './auth/authenticator';
 export { compileAllowlist, normalizeIp } from './auth/ip-allowlist';
+export type { EventContext } from './events/events';
+export { recordEvent } from './events/events';
 export type { IdempotencyBegin, StoredResponse } from './idempotency/idempotency.service';
 export {
   beginIdempotent,

@@ -3,6 +3,7 @@ import type { ApiKeyRow } from '@ora/db';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { recordAudit } from '../audit/audit';
+import { recordEvent } from '../events/events';
 import { decodeCursor, encodeCursor } from '../shared/cursor';
 import type { Actor, Clock, Db, DbOrTx, Logger } from '../shared/deps';
 import { displayPrefix, generateSecret, hashSecret } from './key-format';
@@ -169,6 +170,11 @@ export async function revokeKey(deps: KeyDeps, actor: Actor, input: ActionData<'
       targetType: 'api_key',
       targetId: current.id,
       details: { reason: input.reason ?? null },
+    });
+    await recordEvent(trx, actor, 'key.revoked', {
+      keyId: current.id,
+      prefix: current.key_prefix,
+      reason: input.reason ?? null,
     });
     return revoked;
   });

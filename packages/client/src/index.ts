@@ -1,0 +1,7 @@
+/**
+ * @ora/client: the typed client for ORA's `/api/ora`, used by the desktop, the CLI and black-box
+ * tests. Imports only contracts.
+ */
+
+export type { CallOptions, OraClientOptions } from './client';
+export { OraClient, OraClientError } from './client';
