@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import helmet from '@fastify/helmet';
 import { headers } from '@ora/contracts';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import { errorsPlugin } from './plugins/errors';
+import { errorsPlugin, sendError, toOraError } from './plugins/errors';
 import { jsonBodyPlugin } from './plugins/json-body';
 import { metricsPlugin } from './plugins/metrics';
 import { actionRoutes } from './routes/actions';
 import { docsRoutes } from './routes/docs';
 import { healthRoutes } from './routes/health';
+import { publicSiteRoutes } from './routes/public-site';
 import type { System } from './system';
 
 export interface AppOptions {
@@ -47,6 +48,11 @@ export async function buildApp(system: System, options: AppOptions = {}): Promis
       const incoming = request.headers[headers.requestId];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : `req_${randomUUID()}`;
     },
+    // A malformed URL or an over-long path parameter is refused before any hook runs: the envelope still applies.
+    frameworkErrors: (error, request, reply) => {
+      reply.header(headers.requestId, request.id);
+      return sendError(request, reply, toOraError(error));
+    },
   });
 
   app.addHook('onRequest', async (request, reply) => {
@@ -65,5 +71,6 @@ export async function buildApp(system: System, options: AppOptions = {}): Promis
   await app.register(healthRoutes, { system });
   await app.register(docsRoutes);
   await app.register(actionRoutes, { system, validateOutput: options.validateOutput ?? false });
+  await app.register(publicSiteRoutes, { system });
   return app;
 }

@@ -41,6 +41,26 @@ const EnvSchema = z.object({
   ORA_RATE_LIMIT_PER_DAY: int(1, 1_000_000_000).default(10_000),
   ORA_RATE_LIMIT_GLOBAL_PER_MINUTE: int(1, 1_000_000_000).default(20_000),
   ORA_RATE_LIMIT_SYNC_PER_MINUTE: int(1, 1_000_000_000).default(120),
+  ORA_RUN_WORKER: bool.optional(),
+  ORA_WORKER_CONCURRENCY: int(1, 1000).default(10),
+  ORA_WORKER_PORT: int(0, 65535).default(8788),
+  ORA_TASK_HANDLERS: z.string().optional(),
+  ORA_SHUTDOWN_DEADLINE_MS: int(0, 600_000).default(10_000),
+  // The site (posts, media, leads, analytics): see apps/api/src/site.ts.
+  ORA_MEDIA_DIR: z.string().min(1).optional(),
+  ORA_MEDIA_MAX_BYTES: int(1, 1024 * 1024 * 1024).default(10 * 1024 * 1024),
+  ORA_MEDIA_ALLOWED_TYPES: z
+    .string()
+    .regex(
+      /^[\w.+-]+\/[\w.+-]+(\s*,\s*[\w.+-]+\/[\w.+-]+)*$/,
+      'a comma-separated list of types, e.g. image/png,image/jpeg',
+    )
+    .default('image/png,image/jpeg,image/gif,image/webp,image/avif'),
+  ORA_SITE_PUBLISH_INTERVAL_MS: int(0, 24 * 3600 * 1000).default(15_000),
+  ORA_SITE_CACHE_TTL_MS: int(0, 3600 * 1000).default(5_000),
+  ORA_SITE_MAX_AGE_SECONDS: int(0, 365 * 24 * 3600).default(60),
+  ORA_PUBLIC_LEADS_PER_MINUTE: int(1, 1_000_000).default(5),
+  ORA_PUBLIC_COLLECT_PER_MINUTE: int(1, 1_000_000).default(120),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -65,11 +85,34 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   trustProxy: boolean;
   bodyLimitBytes: number;
+  /** Run tasks in this process: by default yes in the embedded mode, no when Redis carries the queue. */
+  runWorker: boolean;
+  workerConcurrency: number;
+  /** Where a separate worker serves /healthz and /metrics (0: a free port). */
+  workerPort: number;
+  /** Modules whose exported `handlers` (task type -> handler) are added to the built-in ones. */
+  taskHandlerModules: string[];
+  /** How long running tasks get to finish at shutdown before they are released. */
+  shutdownDeadlineMs: number;
   limits: {
     perKeyPerMinute: number;
     perKeyPerDay: number;
     globalPerMinute: number;
     syncPerMinute: number;
+  };
+  site: {
+    /** Local media directory; null: ORA_DATA_DIR/media (a temporary one for memory://). */
+    mediaDir: string | null;
+    mediaMaxBytes: number;
+    mediaAllowedTypes: string[];
+    /** How often scheduled posts are published when due; 0 turns the timer off. */
+    publishIntervalMs: number;
+    /** How long this process reuses a rendered public page (0: never). */
+    cacheTtlMs: number;
+    /** Cache-Control max-age of public pages. */
+    maxAgeSeconds: number;
+    leadsPerMinute: number;
+    collectPerMinute: number;
   };
 }
 
@@ -114,11 +157,30 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     logLevel: env.LOG_LEVEL,
     trustProxy: env.ORA_TRUST_PROXY,
     bodyLimitBytes: env.ORA_BODY_LIMIT_BYTES,
+    runWorker: env.ORA_RUN_WORKER ?? !env.REDIS_URL,
+    workerConcurrency: env.ORA_WORKER_CONCURRENCY,
+    workerPort: env.ORA_WORKER_PORT,
+    taskHandlerModules: (env.ORA_TASK_HANDLERS ?? '')
+      .split(',')
+      .map((m) => m.trim())
+      .filter(Boolean)
+      .map((m) => path.resolve(m)),
+    shutdownDeadlineMs: env.ORA_SHUTDOWN_DEADLINE_MS,
     limits: {
       perKeyPerMinute: env.ORA_RATE_LIMIT_PER_MINUTE,
       perKeyPerDay: env.ORA_RATE_LIMIT_PER_DAY,
       globalPerMinute: env.ORA_RATE_LIMIT_GLOBAL_PER_MINUTE,
       syncPerMinute: env.ORA_RATE_LIMIT_SYNC_PER_MINUTE,
+    },
+    site: {
+      mediaDir: env.ORA_MEDIA_DIR ? path.resolve(env.ORA_MEDIA_DIR) : null,
+      mediaMaxBytes: env.ORA_MEDIA_MAX_BYTES,
+      mediaAllowedTypes: env.ORA_MEDIA_ALLOWED_TYPES.split(',').map((t) => t.trim().toLowerCase()),
+      publishIntervalMs: env.ORA_SITE_PUBLISH_INTERVAL_MS,
+      cacheTtlMs: env.ORA_SITE_CACHE_TTL_MS,
+      maxAgeSeconds: env.ORA_SITE_MAX_AGE_SECONDS,
+      leadsPerMinute: env.ORA_PUBLIC_LEADS_PER_MINUTE,
+      collectPerMinute: env.ORA_PUBLIC_COLLECT_PER_MINUTE,
     },
   };
 }

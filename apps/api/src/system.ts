@@ -1,15 +1,23 @@
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   Authenticator,
   createFirstKeyIfNone,
+  createQueueDriver,
   ensureBootstrapKey,
+  ensureBuiltinWorkflows,
+  ensureDefaultAgents,
   FallbackRateLimiter,
   type KeyChangeNotifier,
   type KeyDefaults,
   MemoryRateLimiter,
+  type QueueDriver,
   type RateLimiter,
   RedisRateLimiter,
   systemClock,
+  type TaskHandlers,
+  TaskRuntime,
+  type TaskRuntimeOptions,
   UsageRecorder,
 } from '@ora/core';
 import { createDatabase, migrateToLatest, type OraDatabase } from '@ora/db';
@@ -17,6 +25,7 @@ import { Redis } from 'ioredis';
 import type { Logger as PinoLogger } from 'pino';
 import { Registry } from 'prom-client';
 import type { Config } from './env';
+import { createSiteRuntime, type SiteRuntime } from './site';
 
 /** Everything a running ORA holds: made once at start, passed down explicitly, closed at stop. */
 export interface System {
@@ -30,6 +39,12 @@ export interface System {
   keyChanges: KeyChangeNotifier;
   keyDefaults: KeyDefaults;
   metrics: Registry;
+  /** The site: media store, public page cache, analytics salts, the scheduled-publishing timer. */
+  site: SiteRuntime;
+  /** The queue driver: BullMQ when REDIS_URL is set, else the embedded one in the database. */
+  queue: QueueDriver;
+  /** Dispatcher, and (where this process runs tasks) the worker and the maintenance loop. */
+  tasks: TaskRuntime;
   /** Secret of a key created because the database had none; shown once by the caller. */
   firstKeySecret: string | null;
   close(): Promise<void>;
@@ -40,6 +55,10 @@ export interface SystemOptions {
   migrate?: boolean;
   /** Create the first key when there is none (only `ora start` does). */
   ensureKeys?: boolean;
+  /** Who runs which task type; the agent runtime plugs in here. */
+  taskHandlers?: TaskHandlers;
+  /** Worker and maintenance in this process; default from the config (ORA_RUN_WORKER). */
+  tasks?: TaskRuntimeOptions;
 }
 
 /** Postgres at DATABASE_URL, else PGlite in ORA_DATA_DIR (`memory://` keeps nothing, for tests). */
@@ -53,6 +72,19 @@ export async function openDatabase(config: Config): Promise<OraDatabase> {
 }
 
 export const IN_MEMORY = 'memory://';
+
+/** The given handlers plus those exported (as `handlers`) by the modules in ORA_TASK_HANDLERS. */
+async function loadTaskHandlers(config: Config, base: TaskHandlers): Promise<TaskHandlers> {
+  const byType = { ...base.byType };
+  for (const modulePath of config.taskHandlerModules) {
+    const loaded = (await import(pathToFileURL(modulePath).href)) as { handlers?: TaskHandlers['byType'] };
+    if (!loaded.handlers || typeof loaded.handlers !== 'object') {
+      throw new Error(`ORA_TASK_HANDLERS: ${modulePath} exports no \`handlers\` object (task type -> handler)`);
+    }
+    Object.assign(byType, loaded.handlers);
+  }
+  return { ...base, byType };
+}
 
 export async function createSystem(config: Config, log: PinoLogger, options: SystemOptions = {}): Promise<System> {
   const database = await openDatabase(config);
@@ -74,11 +106,27 @@ export async function createSystem(config: Config, log: PinoLogger, options: Sys
     };
     if (config.redisUrl) {
       // Requests fail fast instead of queueing while Redis is away; the limiter falls back.
-      redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableAutoPipelining: true, lazyConnect: true });
+      // Commands fail at once while Redis is away (no offline queue), so the limiter falls back
+      // without making requests wait for a reconnect.
+      redis = new Redis(config.redisUrl, {
+        maxRetriesPerRequest: 1,
+        enableAutoPipelining: true,
+        enableOfflineQueue: false,
+        lazyConnect: true,
+      });
       redis.on('error', (err) => log.warn({ err }, 'redis connection error'));
-      await redis.connect();
-      const subscriber = redis.duplicate({ maxRetriesPerRequest: null });
+      try {
+        await redis.connect();
+      } catch (error) {
+        redis.disconnect();
+        throw new Error(
+          `Cannot reach Redis at REDIS_URL (${(error as Error).message}): start Redis, fix REDIS_URL, or unset it to run without Redis`,
+          { cause: error },
+        );
+      }
+      const subscriber = redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
       subscriber.on('error', (err) => log.warn({ err }, 'redis subscriber error'));
+      await subscriber.connect();
       const channel = `${config.redisPrefix}keys:changed`;
       await subscriber.subscribe(channel);
       subscriber.on('message', (_channel, keyId: string) => authenticator.forget(keyId));
@@ -99,12 +147,32 @@ export async function createSystem(config: Config, log: PinoLogger, options: Sys
     }
     closers.push(() => limiter.close());
 
+    const site = await createSiteRuntime(config, database, log);
+    closers.push(() => site.close());
+
     if (config.bootstrapKey) {
       await ensureBootstrapKey({ db: database.db, clock: systemClock, log }, config.bootstrapKey, keyDefaults);
     }
     const firstKeySecret = options.ensureKeys
       ? await createFirstKeyIfNone({ db: database.db, clock: systemClock }, keyDefaults)
       : null;
+
+    await ensureDefaultAgents(database.db);
+    await ensureBuiltinWorkflows(database.db);
+    const queue = config.redisUrl
+      ? createQueueDriver({ kind: 'bullmq', redisUrl: config.redisUrl, prefix: config.redisPrefix, log })
+      : createQueueDriver({ kind: 'embedded', db: database.db, log });
+    closers.push(() => queue.close());
+    const handlers = await loadTaskHandlers(config, options.taskHandlers ?? { byType: {} });
+    const tasks = new TaskRuntime(
+      { db: database.db, queue, clock: systemClock, log, handlers },
+      options.tasks ??
+        (config.runWorker
+          ? { worker: { concurrency: config.workerConcurrency } }
+          : { worker: false, maintenanceIntervalMs: false }),
+    );
+    tasks.start();
+    closers.push(() => tasks.stop(config.shutdownDeadlineMs));
 
     const usage = new UsageRecorder(database.db, log);
     usage.start();
@@ -120,6 +188,9 @@ export async function createSystem(config: Config, log: PinoLogger, options: Sys
       keyChanges,
       keyDefaults,
       metrics: new Registry(),
+      site,
+      queue,
+      tasks,
       firstKeySecret,
       async close() {
         await usage.stop();

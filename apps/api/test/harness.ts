@@ -1,4 +1,4 @@
-import { generateSecret } from '@ora/core';
+import { generateSecret, type TaskHandlers, type TaskRuntimeOptions } from '@ora/core';
 import { createTestPostgres, createTestRedisPrefix, servicesAvailable } from '@ora/testkit';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
@@ -25,6 +25,10 @@ export interface TestServer {
 
 export interface TestServerOptions {
   env?: Record<string, string>;
+  /** Task handlers the in-process worker runs (plain code standing in for agents). */
+  taskHandlers?: TaskHandlers;
+  /** Worker and maintenance settings; by default a test server runs no worker. */
+  tasks?: TaskRuntimeOptions;
   /** Share another server's database and Redis (a second replica). */
   sameBackendAs?: TestServer;
 }
@@ -32,7 +36,12 @@ export interface TestServerOptions {
 /** An ORA on its own database (PGlite in memory, or a fresh Postgres database and Redis prefix). */
 export async function startTestServer(mode: Mode, options: TestServerOptions = {}): Promise<TestServer> {
   const cleanups: Array<() => Promise<void>> = [];
-  const env: Record<string, string> = { LOG_LEVEL: process.env.ORA_TEST_LOG_LEVEL ?? 'silent', ...options.env };
+  const env: Record<string, string> = {
+    LOG_LEVEL: process.env.ORA_TEST_LOG_LEVEL ?? 'silent',
+    // Suites call far more than a person would; the rate-limit tests make keys with their own limits.
+    ORA_RATE_LIMIT_PER_MINUTE: '1000000',
+    ...options.env,
+  };
   if (options.sameBackendAs) {
     const base = options.sameBackendAs.config;
     if (base.databaseUrl) env.DATABASE_URL = base.databaseUrl;
@@ -54,7 +63,10 @@ export async function startTestServer(mode: Mode, options: TestServerOptions = {
   }
   env.ORA_BOOTSTRAP_KEY ??= options.sameBackendAs?.rootKey ?? generateSecret();
   const config = loadConfig(env);
-  const system = await createSystem(config, pino({ level: config.logLevel }));
+  const system = await createSystem(config, pino({ level: config.logLevel }), {
+    taskHandlers: options.taskHandlers ?? { byType: {} },
+    tasks: options.tasks ?? { worker: false, maintenanceIntervalMs: false },
+  });
   const app = await buildApp(system, { validateOutput: true });
   await app.ready();
   return {

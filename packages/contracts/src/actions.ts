@@ -1,12 +1,24 @@
 import type { z } from 'zod';
 import type { ActionDefinition } from './action';
+import { analyticsActions } from './analytics.actions';
 import { keysActions } from './keys.actions';
+import { leadsActions } from './leads.actions';
+import { mediaActions } from './media.actions';
+import { postsActions } from './posts.actions';
+import { settingsActions } from './settings.actions';
+import { tasksActions } from './tasks.actions';
 
 export type { ActionDefinition } from './action';
 
 /** The whole catalogue of `POST /api/ora`: each domain contributes its own map. */
 export const actions = {
   ...keysActions,
+  ...tasksActions,
+  ...postsActions,
+  ...mediaActions,
+  ...leadsActions,
+  ...analyticsActions,
+  ...settingsActions,
 } satisfies Record<string, ActionDefinition>;
 
 export type Actions = typeof actions;

@@ -3,9 +3,15 @@
  * validation and the OpenAPI document. Imports only zod.
  */
 export * from './actions';
+export * from './analytics';
 export * from './common';
 export * from './envelope';
 export * from './errors';
 export * from './events';
 export * from './keys';
+export * from './leads';
+export * from './media';
+export * from './posts';
 export * from './scopes';
+export * from './settings';
+export * from './tasks';

@@ -3,6 +3,7 @@
  * (`createKey(deps, actor, input)`); no Fastify, no Electron, no module-level state.
  */
 
+export { defaultAgents, ensureDefaultAgents } from './agents/default-agents';
 export type { AuditEntry } from './audit/audit';
 export { recordAudit } from './audit/audit';
 export type { AuthenticatedKey, AuthenticatorOptions } from './auth/authenticator';
@@ -35,6 +36,62 @@ export { MemoryRateLimiter, RedisRateLimiter } from './limits/rate-limiter';
 export type { GlobalLimits } from './limits/request-limits';
 export { requestWindows } from './limits/request-limits';
 export { UsageRecorder } from './limits/usage-recorder';
+export type { BullMqDriverOptions, EmbeddedDriverOptions, QueueDriverOptions, QueueLogger } from './queue/index';
+export { BullMqDriver, createQueueDriver, EmbeddedDriver, MAX_PRIORITY, MIN_PRIORITY } from './queue/index';
+export type {
+  ConsumeOptions,
+  Consumer,
+  EnqueueOptions,
+  Job,
+  JobProcessor,
+  QueueCounts,
+  QueueDriver,
+} from './queue/queue-driver';
+export { NonRetryableJobError } from './queue/queue-driver';
+export {
+  createSchedule,
+  deleteSchedule,
+  listSchedules,
+  nextRun,
+  runDueSchedules,
+  triggerSchedule,
+  updateSchedule,
+} from './schedules/schedules.service';
 export { decodeCursor, encodeCursor } from './shared/cursor';
 export type { Actor, Clock, Db, DbOrTx, Logger } from './shared/deps';
 export { systemActor, systemClock } from './shared/deps';
+export * from './site/index';
+export { planDag } from './tasks/dag';
+export { Dispatcher, TASKS_QUEUE, taskJobId } from './tasks/dispatcher';
+export type { DependencyResult, TaskExecution, TaskHandler, TaskHandlers, TaskOutcome } from './tasks/handlers';
+export { NonRetryableTaskError } from './tasks/handlers';
+export type { MaintenanceOptions, MaintenanceReport } from './tasks/maintenance';
+export {
+  expireOverdueTasks,
+  recoverExpiredLeases,
+  redispatchStaleTasks,
+  runTaskMaintenance,
+} from './tasks/maintenance';
+export type { TaskRuntimeDeps, TaskRuntimeOptions } from './tasks/task-runtime';
+export { TaskRuntime } from './tasks/task-runtime';
+export type { TaskWorkerOptions } from './tasks/task-worker';
+export { retryDelayMs, TaskWorker } from './tasks/task-worker';
+export type { DispatchNudge, TaskDeps } from './tasks/tasks.service';
+export {
+  agentsStatus,
+  approveTask,
+  cancelTask,
+  createTaskGraph,
+  createTasks,
+  getTask,
+  listTasks,
+  retryTask,
+  updateTask,
+} from './tasks/tasks.service';
+export {
+  ensureBuiltinWorkflows,
+  getWorkflow,
+  listWorkflows,
+  renderTemplate,
+  runWorkflow,
+} from './workflows/workflows.service';

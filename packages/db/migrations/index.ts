@@ -9,6 +9,13 @@ import * as m06 from './2026_11_25_120600_create_workflows_and_schedules';
 import * as m07 from './2026_11_25_120700_create_events';
 import * as m08 from './2026_11_25_120800_create_webhooks';
 import * as m09 from './2026_11_25_120900_create_sync';
+import * as site00 from './2026_11_25_130000_create_media';
+import * as site01 from './2026_11_25_130100_create_posts';
+import * as site02 from './2026_11_25_130200_create_leads';
+import * as site03 from './2026_11_25_130300_create_page_views';
+import * as site04 from './2026_11_25_130400_create_site_settings';
+import * as queue00 from './2026_11_25_140000_create_queue_jobs';
+import * as tasks01 from './2026_11_25_150000_create_task_chains';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder at run time) so the same
@@ -25,4 +32,11 @@ export const migrations: Record<string, Migration> = {
   '2026_11_25_120700_create_events': m07,
   '2026_11_25_120800_create_webhooks': m08,
   '2026_11_25_120900_create_sync': m09,
+  '2026_11_25_130000_create_media': site00,
+  '2026_11_25_130100_create_posts': site01,
+  '2026_11_25_130200_create_leads': site02,
+  '2026_11_25_130300_create_page_views': site03,
+  '2026_11_25_130400_create_site_settings': site04,
+  '2026_11_25_140000_create_queue_jobs': queue00,
+  '2026_11_25_150000_create_task_chains': tasks01,
 };

@@ -9,7 +9,7 @@ import type { Database } from './types';
 export type DatabaseKind = 'postgres' | 'pglite';
 
 export interface DatabaseCapabilities {
-  /** pgvector is installed in this database, so memory search can be hybrid. */
+  /** pgvector is installed and the memory table has its embedding column, so search can be hybrid. */
   vector: boolean;
 }
 
@@ -71,7 +71,9 @@ function wrap(db: Kysely<Database>, kind: DatabaseKind, end: () => Promise<void>
     capabilities: { vector: false },
     async refreshCapabilities() {
       const { rows } = await sql<{ vector: boolean }>`
-        select exists(select 1 from pg_extension where extname = 'vector') as vector
+        select exists(select 1 from pg_extension where extname = 'vector')
+           and exists(select 1 from information_schema.columns
+                      where table_name = 'agent_memory' and column_name = 'embedding') as vector
       `.execute(db);
       handle.capabilities = { vector: rows[0]?.vector === true };
       return handle.capabilities;

@@ -22,6 +22,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { actionHandlers } from '../actions';
 import type { ActionContext } from '../actions/context';
 import { sendError, toOraError } from '../plugins/errors';
+import { mediaUploadBodyLimit } from '../site';
 import type { System } from '../system';
 
 declare module 'fastify' {
@@ -58,6 +59,11 @@ export async function actionRoutes(app: FastifyInstance, options: ActionRoutesOp
 
   app.post<{ Params: { action: string } }>('/api/ora/:action', async (request, reply) =>
     run(request, reply, request.params.action, request.body),
+  );
+
+  // A file as base64 is larger than any other call: this path alone takes ORA_MEDIA_MAX_BYTES of it.
+  app.post('/api/ora/media.upload', { bodyLimit: mediaUploadBodyLimit(system.config) }, async (request, reply) =>
+    run(request, reply, 'media.upload', request.body),
   );
 
   async function run(request: FastifyRequest, reply: FastifyReply, name: string, rawData: unknown) {

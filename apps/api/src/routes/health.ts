@@ -45,7 +45,13 @@ export async function healthRoutes(app: FastifyInstance, options: { system: Syst
     const queue = redis
       ? await check(async () => {
           await redis.ping();
-          const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as [string, string];
+          let policy: string;
+          try {
+            [, policy] = (await redis.config('GET', 'maxmemory-policy')) as [string, string];
+          } catch {
+            // Managed Redis often forbids CONFIG; the operator has to vouch for the policy there.
+            return { driver: 'redis', maxmemoryPolicy: 'unknown (CONFIG not permitted; it must be noeviction)' };
+          }
           if (policy !== 'noeviction') {
             throw new Error(
               `Redis maxmemory-policy is "${policy}"; set it to "noeviction" or queued jobs can be evicted`,

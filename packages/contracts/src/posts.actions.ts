@@ -1,0 +1,91 @@
+import { action } from './action';
+import {
+  Post,
+  PostsCreateInput,
+  PostsDeleteInput,
+  PostsDeleteOutput,
+  PostsGetInput,
+  PostsListInput,
+  PostsListOutput,
+  PostsPublishInput,
+  PostsRestoreInput,
+  PostsRevisionsInput,
+  PostsRevisionsOutput,
+  PostsScheduleInput,
+  PostsUnpublishInput,
+  PostsUpdateInput,
+} from './posts';
+
+/** The `posts.*` actions. */
+export const postsActions = {
+  'posts.create': action({
+    summary: 'Create a draft post; the slug is generated from the title when absent',
+    scope: 'posts:write',
+    mutates: true,
+    input: PostsCreateInput,
+    output: Post,
+  }),
+  'posts.get': action({
+    summary: 'One post, by id or slug, in any status',
+    scope: 'posts:read',
+    mutates: false,
+    input: PostsGetInput,
+    output: Post,
+  }),
+  'posts.list': action({
+    summary: 'List posts, newest first, optionally by status or tag',
+    scope: 'posts:read',
+    mutates: false,
+    input: PostsListInput,
+    output: PostsListOutput,
+  }),
+  'posts.update': action({
+    summary: 'Change a post; the previous state is kept as a revision',
+    scope: 'posts:write',
+    mutates: true,
+    input: PostsUpdateInput,
+    output: Post,
+  }),
+  'posts.publish': action({
+    summary: 'Publish a post now (emits post.published)',
+    scope: 'posts:write',
+    mutates: true,
+    input: PostsPublishInput,
+    output: Post,
+  }),
+  'posts.unpublish': action({
+    summary: 'Take a post off the public site: back to draft, or archived',
+    scope: 'posts:write',
+    mutates: true,
+    input: PostsUnpublishInput,
+    output: Post,
+  }),
+  'posts.schedule': action({
+    summary: 'Publish a post at a future time',
+    scope: 'posts:write',
+    mutates: true,
+    input: PostsScheduleInput,
+    output: Post,
+  }),
+  'posts.delete': action({
+    summary: 'Delete a post and its revisions',
+    scope: 'posts:write',
+    mutates: true,
+    input: PostsDeleteInput,
+    output: PostsDeleteOutput,
+  }),
+  'posts.revisions': action({
+    summary: "A post's earlier revisions, newest first",
+    scope: 'posts:read',
+    mutates: false,
+    input: PostsRevisionsInput,
+    output: PostsRevisionsOutput,
+  }),
+  'posts.restore': action({
+    summary: 'Make an earlier revision current again (the current state becomes a revision too)',
+    scope: 'posts:write',
+    mutates: true,
+    input: PostsRestoreInput,
+    output: Post,
+  }),
+};

@@ -1,0 +1,416 @@
+import { randomUUID } from 'node:crypto';
+import type { TaskRow } from '@ora/db';
+import { sql } from 'kysely';
+import type { Consumer, Job, QueueDriver } from '../queue/queue-driver';
+import { NonRetryableJobError } from '../queue/queue-driver';
+import type { Clock, Db, DbOrTx, Logger } from '../shared/deps';
+import { type Dispatcher, TASKS_QUEUE, taskJobId } from './dispatcher';
+import { type DependencyResult, NonRetryableTaskError, type TaskHandlers, type TaskOutcome } from './handlers';
+import { enqueueDispatch, recordTransition, releaseDependents, transition } from './state';
+import { tasksWithRelations } from './tasks.repository';
+
+export interface TaskWorkerOptions {
+  workerId?: string;
+  concurrency?: number;
+  /** A claimed task belongs to this worker for this long without a heartbeat. */
+  leaseMs?: number;
+  /** How often leases are renewed and cancels/deadlines noticed (bounds cancel latency). */
+  heartbeatMs?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Told of every attempt's end (for metrics): the status the task moved to, and how long it ran. */
+  onFinished?: (info: { taskType: string; status: string; durationMs: number }) => void;
+}
+
+export interface TaskWorkerDeps {
+  db: Db;
+  queue: QueueDriver;
+  clock: Clock;
+  log: Logger;
+  handlers: TaskHandlers;
+  dispatcher: Dispatcher;
+}
+
+type StopReason = 'cancel' | 'deadline' | 'lease' | 'shutdown';
+
+interface InFlight {
+  taskId: string;
+  leaseToken: string;
+  controller: AbortController;
+  reason: StopReason | null;
+}
+
+/** Exponential backoff with full jitter in [base*2^(n-1)/2, base*2^(n-1)], capped. */
+export function retryDelayMs(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+/**
+ * Takes task jobs off the queue and runs them: an atomic claim with a fresh lease token, the
+ * handler under an abort signal, and an outcome written only while the lease is still ours.
+ * Several of these (in one process or many) never run one attempt twice.
+ */
+export class TaskWorker {
+  readonly #deps: TaskWorkerDeps;
+  readonly #options: Required<Omit<TaskWorkerOptions, 'onFinished'>> & Pick<TaskWorkerOptions, 'onFinished'>;
+  readonly #inFlight = new Map<string, InFlight>();
+  #consumer: Consumer | null = null;
+  #heartbeat: NodeJS.Timeout | null = null;
+  #beating: Promise<void> | null = null;
+
+  constructor(deps: TaskWorkerDeps, options: TaskWorkerOptions = {}) {
+    this.#deps = deps;
+    this.#options = {
+      workerId: options.workerId ?? `worker-${randomUUID().slice(0, 8)}`,
+      concurrency: options.concurrency ?? 10,
+      leaseMs: options.leaseMs ?? 30_000,
+      heartbeatMs: options.heartbeatMs ?? 1_000,
+      backoffBaseMs: options.backoffBaseMs ?? 1_000,
+      backoffMaxMs: options.backoffMaxMs ?? 10 * 60_000,
+      onFinished: options.onFinished,
+    };
+  }
+
+  get id(): string {
+    return this.#options.workerId;
+  }
+
+  start(): void {
+    this.#consumer = this.#deps.queue.consume(TASKS_QUEUE, (job, signal) => this.#process(job, signal), {
+      concurrency: this.#options.concurrency,
+    });
+    this.#heartbeat = setInterval(() => {
+      this.#beating ??= this.#beat().finally(() => {
+        this.#beating = null;
+      });
+    }, this.#options.heartbeatMs);
+    this.#heartbeat.unref();
+  }
+
+  /**
+   * Stops taking tasks; the ones running get until the deadline to finish, then are aborted and
+   * released back to the queue (the attempt does not count).
+   */
+  async stop(deadlineMs = 10_000): Promise<void> {
+    const timer = setTimeout(() => {
+      for (const flight of this.#inFlight.values()) this.#abort(flight, 'shutdown');
+    }, deadlineMs);
+    try {
+      await this.#consumer?.close({ deadlineMs: deadlineMs + 2_000 });
+    } finally {
+      clearTimeout(timer);
+      if (this.#heartbeat) clearInterval(this.#heartbeat);
+      await this.#beating;
+    }
+  }
+
+  #abort(flight: InFlight, reason: StopReason): void {
+    if (flight.reason) return;
+    flight.reason = reason;
+    flight.controller.abort(new Error(`task stopped: ${reason}`));
+  }
+
+  async #process(job: Job, jobSignal: AbortSignal): Promise<void> {
+    const { taskId } = job.payload as { taskId: string };
+    const claimed = await this.#claim(taskId);
+    if (!claimed) return;
+    const flight: InFlight = {
+      taskId,
+      leaseToken: claimed.lease_token as string,
+      controller: new AbortController(),
+      reason: null,
+    };
+    this.#inFlight.set(taskId, flight);
+    const onJobAbort = () => this.#abort(flight, 'shutdown');
+    jobSignal.addEventListener('abort', onJobAbort, { once: true });
+    try {
+      let outcome: TaskOutcome | Error;
+      try {
+        outcome = await this.#run(claimed, flight.controller.signal);
+      } catch (error) {
+        outcome = error instanceof Error ? error : new Error(String(error));
+      }
+      await this.#finish(claimed, flight, outcome);
+    } finally {
+      jobSignal.removeEventListener('abort', onJobAbort);
+      this.#inFlight.delete(taskId);
+    }
+  }
+
+  /** queued -> running, atomically: a second claimer of the same task gets nothing. */
+  async #claim(taskId: string): Promise<TaskRow | null> {
+    const { db, clock } = this.#deps;
+    const leaseToken = randomUUID();
+    const result = await db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable('agent_tasks')
+        .set({
+          status: 'running',
+          lease_token: leaseToken,
+          lease_expires_at: sql<Date>`now() + ${`${this.#options.leaseMs} milliseconds`}::interval`,
+          attempt_count: sql<number>`attempt_count + 1`,
+          started_at: sql<Date>`coalesce(started_at, now())`,
+          last_attempt_at: sql<Date>`now()`,
+          next_attempt_at: null,
+          locked_by: this.#options.workerId,
+          status_message: null,
+          updated_at: clock.now(),
+        })
+        .where('id', '=', taskId)
+        .where('status', '=', 'queued')
+        .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', sql<Date>`now()`)]))
+        .where((eb) => eb.or([eb('scheduled_for', 'is', null), eb('scheduled_for', '<=', sql<Date>`now()`)]))
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return null;
+      if (row.deadline_at && row.deadline_at <= clock.now()) {
+        await recordTransition(trx, null, 'queued', row, { message: `claimed by ${this.#options.workerId}` });
+        await transition(trx, clock, null, row, 'expired', {
+          message: 'deadline passed before the task could start',
+          leaseToken,
+          set: { completed_at: clock.now(), lease_token: null, lease_expires_at: null },
+        });
+        await releaseDependents(trx, clock, null, [row.id]);
+        return 'ended' as const;
+      }
+      const budget = await this.#chainBudget(trx, row);
+      if (
+        (budget.tokensLeft !== null && budget.tokensLeft <= 0) ||
+        (budget.costLeft !== null && budget.costLeft <= 0)
+      ) {
+        await recordTransition(trx, null, 'queued', row, { message: `claimed by ${this.#options.workerId}` });
+        await transition(trx, clock, null, row, 'waiting', {
+          message: 'The chain has spent its budget: raise it or resume the task',
+          leaseToken,
+          set: { lease_token: null, lease_expires_at: null, attempt_count: row.attempt_count - 1 },
+        });
+        return 'ended' as const;
+      }
+      await recordTransition(trx, null, 'queued', row, { message: `claimed by ${this.#options.workerId}` });
+      return row;
+    });
+    if (result === 'ended') {
+      this.#deps.dispatcher.nudge();
+      return null;
+    }
+    if (!result) await this.#redispatchIfEarly(taskId);
+    return result;
+  }
+
+  /** A job that arrived before its task was due goes back on the queue for the rest of the wait. */
+  async #redispatchIfEarly(taskId: string): Promise<void> {
+    const row = await this.#deps.db
+      .selectFrom('agent_tasks')
+      .select(['id', 'status', 'attempt_count', 'priority', 'scheduled_for', 'next_attempt_at'])
+      .where('id', '=', taskId)
+      .executeTakeFirst();
+    if (!row || row.status !== 'queued') return;
+    const due = Math.max(row.scheduled_for?.getTime() ?? 0, row.next_attempt_at?.getTime() ?? 0);
+    const delayMs = due - this.#deps.clock.now().getTime();
+    if (delayMs <= 0) return;
+    await this.#deps.queue.enqueue(
+      TASKS_QUEUE,
+      'task.execute',
+      { taskId },
+      { jobId: `${taskJobId(taskId, row.attempt_count)}_e${due}`, delayMs, priority: row.priority },
+    );
+  }
+
+  async #chainBudget(db: DbOrTx, row: TaskRow) {
+    const chain = row.chain_id
+      ? await db
+          .selectFrom('task_chains')
+          .select(['token_budget', 'cost_budget', 'tokens_used', 'cost_used'])
+          .where('id', '=', row.chain_id)
+          .executeTakeFirst()
+      : undefined;
+    return {
+      tokensLeft: chain?.token_budget ? Number(chain.token_budget) - Number(chain.tokens_used) : null,
+      costLeft: chain?.cost_budget ? Number(chain.cost_budget) - Number(chain.cost_used) : null,
+    };
+  }
+
+  async #run(row: TaskRow, signal: AbortSignal): Promise<TaskOutcome> {
+    const { db, handlers, log } = this.#deps;
+    const [task] = await tasksWithRelations(db, [row]);
+    const handler = handlers.byType[row.task_type] ?? (row.assigned_to ? handlers.agent : undefined);
+    if (!handler || !task) {
+      throw new NonRetryableTaskError(
+        row.assigned_to
+          ? `No runtime for agent tasks is configured, and task type "${row.task_type}" has no handler`
+          : `No handler for task type "${row.task_type}"`,
+      );
+    }
+    const depRows = await db
+      .selectFrom('agent_tasks as t')
+      .innerJoin('task_dependencies as d', 'd.depends_on_task_id', 't.id')
+      .leftJoin('agents as a', 'a.id', 't.assigned_to')
+      .select(['t.id', 't.title', 't.task_type', 't.status', 't.output', 'a.slug'])
+      .where('d.task_id', '=', row.id)
+      .execute();
+    const dependencies: DependencyResult[] = depRows.map((d) => ({
+      id: d.id,
+      title: d.title,
+      taskType: d.task_type,
+      agentSlug: d.slug,
+      status: d.status,
+      output: d.output,
+    }));
+    return handler({
+      task,
+      dependencies,
+      attempt: row.attempt_count,
+      signal,
+      log: log.child({ taskId: row.id, attempt: row.attempt_count }),
+      chainBudget: await this.#chainBudget(db, row),
+    });
+  }
+
+  async #finish(row: TaskRow, flight: InFlight, outcome: TaskOutcome | Error): Promise<void> {
+    const { db, clock, log } = this.#deps;
+    if (flight.reason === 'lease') {
+      log.warn({ taskId: row.id }, 'lost the lease on a task; its outcome is dropped (another attempt owns it)');
+      return;
+    }
+    const leaseToken = flight.leaseToken;
+    const now = clock.now();
+    const cleared = { lease_token: null, lease_expires_at: null, locked_by: null };
+    const duration = now.getTime() - (row.started_at ?? now).getTime();
+    const usage =
+      outcome instanceof Error
+        ? {}
+        : {
+            ...(outcome.tokensUsed !== undefined ? { tokens_used: (row.tokens_used ?? 0) + outcome.tokensUsed } : {}),
+            ...(outcome.cost !== undefined
+              ? { estimated_cost: String(Number(row.estimated_cost ?? 0) + outcome.cost) }
+              : {}),
+            ...(outcome.relatedRunId ? { related_run_id: outcome.relatedRunId } : {}),
+          };
+
+    const wrote = await db.transaction().execute(async (trx) => {
+      let ended: TaskRow | null = null;
+      if (flight.reason === 'shutdown') {
+        const released = await transition(trx, clock, null, row, 'queued', {
+          message: 'released at worker shutdown; it will run again',
+          leaseToken,
+          set: { ...cleared, attempt_count: row.attempt_count - 1 },
+        });
+        if (released) await enqueueDispatch(trx, released, clock);
+        return released !== null;
+      }
+      if (flight.reason === 'cancel') {
+        const current = await trx
+          .selectFrom('agent_tasks')
+          .select('cancel_reason')
+          .where('id', '=', row.id)
+          .executeTakeFirst();
+        ended = await transition(trx, clock, null, row, 'cancelled', {
+          message: current?.cancel_reason ?? 'cancelled',
+          leaseToken,
+          set: { ...cleared, ...usage, completed_at: now, duration_ms: duration },
+        });
+      } else if (flight.reason === 'deadline') {
+        ended = await transition(trx, clock, null, row, 'expired', {
+          message: 'deadline passed while running',
+          leaseToken,
+          set: { ...cleared, ...usage, completed_at: now, duration_ms: duration },
+        });
+      } else if (outcome instanceof Error) {
+        const retryable = !(outcome instanceof NonRetryableTaskError || outcome instanceof NonRetryableJobError);
+        if (retryable && row.attempt_count < row.max_attempts) {
+          const delay = retryDelayMs(row.attempt_count, this.#options.backoffBaseMs, this.#options.backoffMaxMs);
+          const queued = await transition(trx, clock, null, row, 'queued', {
+            message: `attempt ${row.attempt_count} failed: ${outcome.message}; retrying in ${Math.round(delay / 100) / 10} s`,
+            leaseToken,
+            willRetry: true,
+            set: { ...cleared, error_message: outcome.message, next_attempt_at: new Date(now.getTime() + delay) },
+          });
+          if (queued) await enqueueDispatch(trx, queued, clock);
+          return queued !== null;
+        }
+        ended = await transition(trx, clock, null, row, 'error', {
+          message: retryable ? `failed after ${row.attempt_count} attempts: ${outcome.message}` : outcome.message,
+          leaseToken,
+          set: { ...cleared, error_message: outcome.message, completed_at: now, duration_ms: duration },
+        });
+      } else if (outcome.status === 'waiting') {
+        const waiting = await transition(trx, clock, null, row, 'waiting', {
+          message: outcome.reason,
+          leaseToken,
+          set: {
+            ...cleared,
+            ...usage,
+            ...(outcome.output !== undefined ? { output: JSON.stringify(outcome.output) } : {}),
+          },
+        });
+        await this.#addChainUsage(trx, row, outcome);
+        return waiting !== null;
+      } else {
+        ended = await transition(trx, clock, null, row, 'success', {
+          message: null,
+          leaseToken,
+          set: {
+            ...cleared,
+            ...usage,
+            output: JSON.stringify(outcome.output ?? null),
+            ...(outcome.relatedPostId ? { related_post_id: outcome.relatedPostId } : {}),
+            error_message: null,
+            completed_at: now,
+            duration_ms: duration,
+          },
+        });
+        if (ended) await this.#addChainUsage(trx, row, outcome);
+      }
+      if (!ended) return false;
+      await releaseDependents(trx, clock, null, [row.id]);
+      return true;
+    });
+    if (!wrote) log.warn({ taskId: row.id }, 'task changed under this worker (lease lost); outcome dropped');
+    this.#deps.dispatcher.nudge();
+    this.#options.onFinished?.({
+      taskType: row.task_type,
+      status: flight.reason ?? (outcome instanceof Error ? 'error' : outcome.status),
+      durationMs: clock.now().getTime() - (row.last_attempt_at ?? now).getTime(),
+    });
+  }
+
+  async #addChainUsage(trx: DbOrTx, row: TaskRow, outcome: { tokensUsed?: number; cost?: number }): Promise<void> {
+    if (!row.chain_id || (!outcome.tokensUsed && !outcome.cost)) return;
+    await trx
+      .updateTable('task_chains')
+      .set({
+        tokens_used: sql`tokens_used + ${outcome.tokensUsed ?? 0}`,
+        cost_used: sql`cost_used + ${outcome.cost ?? 0}`,
+      })
+      .where('id', '=', row.chain_id)
+      .execute();
+  }
+
+  /** Renews every lease in one statement and stops tasks that were cancelled, expired or lost. */
+  async #beat(): Promise<void> {
+    if (this.#inFlight.size === 0) return;
+    const flights = [...this.#inFlight.values()].filter((f) => !f.reason);
+    if (flights.length === 0) return;
+    try {
+      const renewed = await sql<{ id: string; cancel_requested_at: Date | null; deadline_at: Date | null }>`
+        update agent_tasks as t
+        set lease_expires_at = now() + ${`${this.#options.leaseMs} milliseconds`}::interval
+        from jsonb_to_recordset(${JSON.stringify(flights.map((f) => ({ id: f.taskId, token: f.leaseToken })))}::jsonb)
+          as v(id uuid, token uuid)
+        where t.id = v.id and t.lease_token = v.token and t.status = 'running'
+        returning t.id, t.cancel_requested_at, t.deadline_at
+      `.execute(this.#deps.db);
+      const byId = new Map(renewed.rows.map((r) => [r.id, r]));
+      const now = this.#deps.clock.now();
+      for (const flight of flights) {
+        const row = byId.get(flight.taskId);
+        if (!row) this.#abort(flight, 'lease');
+        else if (row.cancel_requested_at) this.#abort(flight, 'cancel');
+        else if (row.deadline_at && row.deadline_at <= now) this.#abort(flight, 'deadline');
+      }
+    } catch (error) {
+      this.#deps.log.warn({ err: error }, 'lease heartbeat failed; retrying');
+    }
+  }
+}
