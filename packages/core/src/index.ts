@@ -95,3 +95,5 @@ export {
   renderTemplate,
   runWorkflow,
 } from './workflows/workflows.service';
+export { enqueueJob, jobCatalog, startJobConsumers } from './jobs/catalog';
+export type { GenericJobName, JobHandlers, JobName, JobPayload } from './jobs/catalog';
