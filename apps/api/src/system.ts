@@ -8,12 +8,14 @@ import {
   ensureBuiltinWorkflows,
   ensureDefaultAgents,
   FallbackRateLimiter,
+  type JobHandlers,
   type KeyChangeNotifier,
   type KeyDefaults,
   MemoryRateLimiter,
   type QueueDriver,
   type RateLimiter,
   RedisRateLimiter,
+  startJobConsumers,
   systemClock,
   type TaskHandlers,
   TaskRuntime,
@@ -173,6 +175,13 @@ export async function createSystem(config: Config, log: PinoLogger, options: Sys
     );
     tasks.start();
     closers.push(() => tasks.stop(config.shutdownDeadlineMs));
+
+    // Every job of the catalogue other than task execution, with its handler (one line per domain).
+    const jobHandlers: JobHandlers = {};
+    if (tasks.worker) {
+      const consumers = startJobConsumers(queue, jobHandlers, { concurrency: config.workerConcurrency });
+      closers.push(() => consumers.close(config.shutdownDeadlineMs));
+    }
 
     const usage = new UsageRecorder(database.db, log);
     usage.start();
