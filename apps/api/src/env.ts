@@ -44,6 +44,8 @@ const EnvSchema = z.object({
   ORA_RUN_WORKER: bool.optional(),
   ORA_WORKER_CONCURRENCY: int(1, 1000).default(10),
   ORA_WORKER_PORT: int(0, 65535).default(8788),
+  ORA_TASK_LEASE_MS: int(1000, 3_600_000).default(30_000),
+  ORA_TASK_STALE_MS: int(500, 3_600_000).default(30_000),
   ORA_TASK_HANDLERS: z.string().optional(),
   ORA_SHUTDOWN_DEADLINE_MS: int(0, 600_000).default(10_000),
   // The site (posts, media, leads, analytics): see apps/api/src/site.ts.
@@ -90,6 +92,10 @@ export interface Config {
   workerConcurrency: number;
   /** Where a separate worker serves /healthz and /metrics (0: a free port). */
   workerPort: number;
+  /** A running task's lease: a worker that stops renewing it (killed) loses the task after this. */
+  taskLeaseMs: number;
+  /** A queued task nobody claimed for this long is put on the queue again (its job may be lost). */
+  taskStaleMs: number;
   /** Modules whose exported `handlers` (task type -> handler) are added to the built-in ones. */
   taskHandlerModules: string[];
   /** How long running tasks get to finish at shutdown before they are released. */
@@ -160,6 +166,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     runWorker: env.ORA_RUN_WORKER ?? !env.REDIS_URL,
     workerConcurrency: env.ORA_WORKER_CONCURRENCY,
     workerPort: env.ORA_WORKER_PORT,
+    taskLeaseMs: env.ORA_TASK_LEASE_MS,
+    taskStaleMs: env.ORA_TASK_STALE_MS,
     taskHandlerModules: (env.ORA_TASK_HANDLERS ?? '')
       .split(',')
       .map((m) => m.trim())

@@ -170,7 +170,10 @@ export async function createSystem(config: Config, log: PinoLogger, options: Sys
       { db: database.db, queue, clock: systemClock, log, handlers },
       options.tasks ??
         (config.runWorker
-          ? { worker: { concurrency: config.workerConcurrency } }
+          ? {
+              worker: { concurrency: config.workerConcurrency, leaseMs: config.taskLeaseMs },
+              maintenance: { staleQueuedMs: config.taskStaleMs },
+            }
           : { worker: false, maintenanceIntervalMs: false }),
     );
     tasks.start();

@@ -29,12 +29,14 @@ async function main(): Promise<void> {
     tasks: {
       worker: {
         concurrency: config.workerConcurrency,
+        leaseMs: config.taskLeaseMs,
         onFinished: ({ taskType, status, durationMs }) => {
           completed.inc({ task_type: taskType, status });
           durations.observe({ task_type: taskType }, durationMs / 1000);
         },
       },
       maintenanceIntervalMs: 1_000,
+      maintenance: { staleQueuedMs: config.taskStaleMs },
     },
   });
   const { metrics, database, queue } = system;
