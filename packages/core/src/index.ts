@@ -10,7 +10,7 @@ export type { AuthenticatedKey, AuthenticatorOptions } from './auth/authenticato
 export { Authenticator } from './auth/authenticator';
 export { compileAllowlist, normalizeIp } from './auth/ip-allowlist';
 export type { EventContext } from './events/events';
-export { recordEvent } from './events/events';
+export { recordEvent, recordEvents } from './events/events';
 export type { IdempotencyBegin, StoredResponse } from './idempotency/idempotency.service';
 export {
   beginIdempotent,

@@ -29,3 +29,30 @@ export async function recordEvent<T extends EventType>(
     .returning(['id', 'seq'])
     .executeTakeFirstOrThrow();
 }
+
+export interface PendingEvent<T extends EventType = EventType> {
+  type: T;
+  payload: EventPayload<T>;
+  context?: EventContext;
+}
+
+/** Appends several events in one statement, in order (same transaction rule as recordEvent). */
+export async function recordEvents(
+  db: DbOrTx,
+  actor: Pick<Actor, 'keyId'> | null,
+  events: ReadonlyArray<PendingEvent>,
+): Promise<void> {
+  if (events.length === 0) return;
+  await db
+    .insertInto('events')
+    .values(
+      events.map((e) => ({
+        type: e.type,
+        payload: JSON.stringify(e.payload),
+        agent_id: e.context?.agentId ?? null,
+        task_id: e.context?.taskId ?? null,
+        key_id: actor?.keyId ?? null,
+      })),
+    )
+    .execute();
+}

@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { TaskRow } from '@ora/db';
 import { sql } from 'kysely';
+import { recordEvents } from '../events/events';
 import type { Consumer, Job, QueueDriver } from '../queue/queue-driver';
 import { NonRetryableJobError } from '../queue/queue-driver';
+import { Batcher } from '../shared/batcher';
 import type { Clock, Db, DbOrTx, Logger } from '../shared/deps';
 import { type Dispatcher, TASKS_QUEUE, taskJobId } from './dispatcher';
 import { type DependencyResult, NonRetryableTaskError, type TaskHandlers, type TaskOutcome } from './handlers';
 import { enqueueDispatch, recordTransition, releaseDependents, transition } from './state';
-import { tasksWithRelations } from './tasks.repository';
+import { taskRowToTask } from './tasks.repository';
 
 export interface TaskWorkerOptions {
   workerId?: string;
@@ -33,6 +35,18 @@ export interface TaskWorkerDeps {
 
 type StopReason = 'cancel' | 'deadline' | 'lease' | 'shutdown';
 
+interface ClaimedTask {
+  row: TaskRow;
+  chainBudget: { tokensLeft: number | null; costLeft: number | null };
+}
+
+interface Success {
+  row: TaskRow;
+  leaseToken: string;
+  outcome: Extract<TaskOutcome, { status: 'success' }>;
+  durationMs: number;
+}
+
 interface InFlight {
   taskId: string;
   leaseToken: string;
@@ -56,6 +70,9 @@ export class TaskWorker {
   readonly #options: Required<Omit<TaskWorkerOptions, 'onFinished'>> & Pick<TaskWorkerOptions, 'onFinished'>;
   readonly #inFlight = new Map<string, InFlight>();
   #consumer: Consumer | null = null;
+  readonly #claims = new Batcher<string, ClaimedTask | 'ended' | null>((ids) => this.#claimBatch(ids));
+  readonly #successes = new Batcher<Success, boolean>((items) => this.#finishSuccesses(items));
+  readonly #slugs = new Map<string, string | null>();
   #heartbeat: NodeJS.Timeout | null = null;
   #beating: Promise<void> | null = null;
 
@@ -117,7 +134,7 @@ export class TaskWorker {
     if (!claimed) return;
     const flight: InFlight = {
       taskId,
-      leaseToken: claimed.lease_token as string,
+      leaseToken: claimed.row.lease_token as string,
       controller: new AbortController(),
       reason: null,
     };
@@ -131,7 +148,7 @@ export class TaskWorker {
       } catch (error) {
         outcome = error instanceof Error ? error : new Error(String(error));
       }
-      await this.#finish(claimed, flight, outcome);
+      await this.#finish(claimed.row, flight, outcome);
     } finally {
       jobSignal.removeEventListener('abort', onJobAbort);
       this.#inFlight.delete(taskId);
@@ -139,11 +156,27 @@ export class TaskWorker {
   }
 
   /** queued -> running, atomically: a second claimer of the same task gets nothing. */
-  async #claim(taskId: string): Promise<TaskRow | null> {
+  async #claim(taskId: string): Promise<ClaimedTask | null> {
+    const result = await this.#claims.add(taskId);
+    if (result === 'ended') {
+      this.#deps.dispatcher.nudge();
+      return null;
+    }
+    if (!result) await this.#redispatchIfEarly(taskId);
+    return result;
+  }
+
+  /**
+   * Claims every task asked for in this turn in one transaction: one update, one insert into the
+   * event log, one insert of `task.started` events. Tasks past their deadline end `expired`;
+   * tasks whose chain has spent its budget wait.
+   */
+  async #claimBatch(taskIds: string[]): Promise<Array<ClaimedTask | 'ended' | null>> {
     const { db, clock } = this.#deps;
     const leaseToken = randomUUID();
-    const result = await db.transaction().execute(async (trx) => {
-      const row = await trx
+    const ids = [...new Set(taskIds)];
+    const outcome = await db.transaction().execute(async (trx) => {
+      const rows = await trx
         .updateTable('agent_tasks')
         .set({
           status: 'running',
@@ -157,45 +190,90 @@ export class TaskWorker {
           status_message: null,
           updated_at: clock.now(),
         })
-        .where('id', '=', taskId)
+        .where('id', 'in', ids)
         .where('status', '=', 'queued')
         .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', sql<Date>`now()`)]))
         .where((eb) => eb.or([eb('scheduled_for', 'is', null), eb('scheduled_for', '<=', sql<Date>`now()`)]))
         .returningAll()
-        .executeTakeFirst();
-      if (!row) return null;
-      if (row.deadline_at && row.deadline_at <= clock.now()) {
-        await recordTransition(trx, null, 'queued', row, { message: `claimed by ${this.#options.workerId}` });
-        await transition(trx, clock, null, row, 'expired', {
-          message: 'deadline passed before the task could start',
-          leaseToken,
-          set: { completed_at: clock.now(), lease_token: null, lease_expires_at: null },
-        });
-        await releaseDependents(trx, clock, null, [row.id]);
-        return 'ended' as const;
+        .execute();
+      const byId = new Map<string, ClaimedTask | 'ended'>();
+      if (rows.length === 0) return byId;
+      const chainIds = [...new Set(rows.map((r) => r.chain_id).filter((c): c is string => c !== null))];
+      const budgets = chainIds.length
+        ? await trx
+            .selectFrom('task_chains')
+            .select(['id', 'token_budget', 'cost_budget', 'tokens_used', 'cost_used'])
+            .where('id', 'in', chainIds)
+            .where((eb) => eb.or([eb('token_budget', 'is not', null), eb('cost_budget', 'is not', null)]))
+            .execute()
+        : [];
+      const budgetOf = (row: TaskRow) => {
+        const chain = budgets.find((b) => b.id === row.chain_id);
+        return {
+          tokensLeft: chain?.token_budget ? Number(chain.token_budget) - Number(chain.tokens_used) : null,
+          costLeft: chain?.cost_budget ? Number(chain.cost_budget) - Number(chain.cost_used) : null,
+        };
+      };
+      await trx
+        .insertInto('task_events')
+        .values(
+          rows.map((row) => ({
+            task_id: row.id,
+            from_status: 'queued',
+            to_status: 'running',
+            message: `claimed by ${this.#options.workerId}`,
+            attempt: row.attempt_count,
+          })),
+        )
+        .execute();
+      const started = [];
+      const ended: string[] = [];
+      for (const row of rows) {
+        const budget = budgetOf(row);
+        if (row.deadline_at && row.deadline_at <= clock.now()) {
+          await transition(trx, clock, null, row, 'expired', {
+            message: 'deadline passed before the task could start',
+            leaseToken,
+            set: { completed_at: clock.now(), lease_token: null, lease_expires_at: null },
+          });
+          ended.push(row.id);
+          byId.set(row.id, 'ended');
+        } else if (
+          (budget.tokensLeft !== null && budget.tokensLeft <= 0) ||
+          (budget.costLeft !== null && budget.costLeft <= 0)
+        ) {
+          await transition(trx, clock, null, row, 'waiting', {
+            message: 'The chain has spent its budget: raise it or resume the task',
+            leaseToken,
+            set: { lease_token: null, lease_expires_at: null, attempt_count: row.attempt_count - 1 },
+          });
+          byId.set(row.id, 'ended');
+        } else {
+          started.push(row);
+          byId.set(row.id, { row, chainBudget: budget });
+        }
       }
-      const budget = await this.#chainBudget(trx, row);
-      if (
-        (budget.tokensLeft !== null && budget.tokensLeft <= 0) ||
-        (budget.costLeft !== null && budget.costLeft <= 0)
-      ) {
-        await recordTransition(trx, null, 'queued', row, { message: `claimed by ${this.#options.workerId}` });
-        await transition(trx, clock, null, row, 'waiting', {
-          message: 'The chain has spent its budget: raise it or resume the task',
-          leaseToken,
-          set: { lease_token: null, lease_expires_at: null, attempt_count: row.attempt_count - 1 },
-        });
-        return 'ended' as const;
-      }
-      await recordTransition(trx, null, 'queued', row, { message: `claimed by ${this.#options.workerId}` });
-      return row;
+      if (ended.length) await releaseDependents(trx, clock, null, ended);
+      await recordEvents(
+        trx,
+        null,
+        started.map((row) => ({
+          type: 'task.started' as const,
+          payload: {
+            taskId: row.id,
+            chainId: row.chain_id,
+            taskType: row.task_type,
+            title: row.title,
+            agentId: row.assigned_to,
+            status: row.status,
+            attempt: row.attempt_count,
+          },
+          context: { taskId: row.id, agentId: row.assigned_to },
+        })),
+      );
+      return byId;
     });
-    if (result === 'ended') {
-      this.#deps.dispatcher.nudge();
-      return null;
-    }
-    if (!result) await this.#redispatchIfEarly(taskId);
-    return result;
+    return taskIds.map((id) => outcome.get(id) ?? null);
   }
 
   /** A job that arrived before its task was due goes back on the queue for the rest of the wait. */
@@ -217,25 +295,11 @@ export class TaskWorker {
     );
   }
 
-  async #chainBudget(db: DbOrTx, row: TaskRow) {
-    const chain = row.chain_id
-      ? await db
-          .selectFrom('task_chains')
-          .select(['token_budget', 'cost_budget', 'tokens_used', 'cost_used'])
-          .where('id', '=', row.chain_id)
-          .executeTakeFirst()
-      : undefined;
-    return {
-      tokensLeft: chain?.token_budget ? Number(chain.token_budget) - Number(chain.tokens_used) : null,
-      costLeft: chain?.cost_budget ? Number(chain.cost_budget) - Number(chain.cost_used) : null,
-    };
-  }
-
-  async #run(row: TaskRow, signal: AbortSignal): Promise<TaskOutcome> {
+  async #run(claimed: ClaimedTask, signal: AbortSignal): Promise<TaskOutcome> {
     const { db, handlers, log } = this.#deps;
-    const [task] = await tasksWithRelations(db, [row]);
+    const row = claimed.row;
     const handler = handlers.byType[row.task_type] ?? (row.assigned_to ? handlers.agent : undefined);
-    if (!handler || !task) {
+    if (!handler) {
       throw new NonRetryableTaskError(
         row.assigned_to
           ? `No runtime for agent tasks is configured, and task type "${row.task_type}" has no handler`
@@ -257,14 +321,27 @@ export class TaskWorker {
       status: d.status,
       output: d.output,
     }));
+    const task = taskRowToTask(row, {
+      agentSlug: row.assigned_to ? await this.#agentSlug(row.assigned_to) : null,
+      dependsOn: dependencies.map((d) => d.id).sort(),
+    });
     return handler({
       task,
       dependencies,
       attempt: row.attempt_count,
       signal,
       log: log.child({ taskId: row.id, attempt: row.attempt_count }),
-      chainBudget: await this.#chainBudget(db, row),
+      chainBudget: claimed.chainBudget,
     });
+  }
+
+  async #agentSlug(agentId: string): Promise<string | null> {
+    const cached = this.#slugs.get(agentId);
+    if (cached !== undefined) return cached;
+    const agent = await this.#deps.db.selectFrom('agents').select('slug').where('id', '=', agentId).executeTakeFirst();
+    const slug = agent?.slug ?? null;
+    this.#slugs.set(agentId, slug);
+    return slug;
   }
 
   async #finish(row: TaskRow, flight: InFlight, outcome: TaskOutcome | Error): Promise<void> {
@@ -288,84 +365,73 @@ export class TaskWorker {
             ...(outcome.relatedRunId ? { related_run_id: outcome.relatedRunId } : {}),
           };
 
-    const wrote = await db.transaction().execute(async (trx) => {
-      let ended: TaskRow | null = null;
-      if (flight.reason === 'shutdown') {
-        const released = await transition(trx, clock, null, row, 'queued', {
-          message: 'released at worker shutdown; it will run again',
-          leaseToken,
-          set: { ...cleared, attempt_count: row.attempt_count - 1 },
+    const batchable = !flight.reason && !(outcome instanceof Error) && outcome.status === 'success';
+    const wrote = batchable
+      ? await this.#successes.add({ row, leaseToken, outcome, durationMs: duration })
+      : await db.transaction().execute(async (trx) => {
+          let ended: TaskRow | null = null;
+          if (flight.reason === 'shutdown') {
+            const released = await transition(trx, clock, null, row, 'queued', {
+              message: 'released at worker shutdown; it will run again',
+              leaseToken,
+              set: { ...cleared, attempt_count: row.attempt_count - 1 },
+            });
+            if (released) await enqueueDispatch(trx, released, clock);
+            return released !== null;
+          }
+          if (flight.reason === 'cancel') {
+            const current = await trx
+              .selectFrom('agent_tasks')
+              .select('cancel_reason')
+              .where('id', '=', row.id)
+              .executeTakeFirst();
+            ended = await transition(trx, clock, null, row, 'cancelled', {
+              message: current?.cancel_reason ?? 'cancelled',
+              leaseToken,
+              set: { ...cleared, ...usage, completed_at: now, duration_ms: duration },
+            });
+          } else if (flight.reason === 'deadline') {
+            ended = await transition(trx, clock, null, row, 'expired', {
+              message: 'deadline passed while running',
+              leaseToken,
+              set: { ...cleared, ...usage, completed_at: now, duration_ms: duration },
+            });
+          } else if (outcome instanceof Error) {
+            const retryable = !(outcome instanceof NonRetryableTaskError || outcome instanceof NonRetryableJobError);
+            if (retryable && row.attempt_count < row.max_attempts) {
+              const delay = retryDelayMs(row.attempt_count, this.#options.backoffBaseMs, this.#options.backoffMaxMs);
+              const queued = await transition(trx, clock, null, row, 'queued', {
+                message: `attempt ${row.attempt_count} failed: ${outcome.message}; retrying in ${Math.round(delay / 100) / 10} s`,
+                leaseToken,
+                willRetry: true,
+                set: { ...cleared, error_message: outcome.message, next_attempt_at: new Date(now.getTime() + delay) },
+              });
+              if (queued) await enqueueDispatch(trx, queued, clock);
+              return queued !== null;
+            }
+            ended = await transition(trx, clock, null, row, 'error', {
+              message: retryable ? `failed after ${row.attempt_count} attempts: ${outcome.message}` : outcome.message,
+              leaseToken,
+              set: { ...cleared, error_message: outcome.message, completed_at: now, duration_ms: duration },
+            });
+          } else if (outcome.status === 'waiting') {
+            const waiting = await transition(trx, clock, null, row, 'waiting', {
+              message: outcome.reason,
+              leaseToken,
+              set: {
+                ...cleared,
+                ...usage,
+                ...(outcome.output !== undefined ? { output: JSON.stringify(outcome.output) } : {}),
+              },
+            });
+            await this.#addChainUsage(trx, row, outcome);
+            return waiting !== null;
+          }
+          // Successes never get here: they end in #finishSuccesses, batched.
+          if (!ended) return false;
+          await releaseDependents(trx, clock, null, [row.id]);
+          return true;
         });
-        if (released) await enqueueDispatch(trx, released, clock);
-        return released !== null;
-      }
-      if (flight.reason === 'cancel') {
-        const current = await trx
-          .selectFrom('agent_tasks')
-          .select('cancel_reason')
-          .where('id', '=', row.id)
-          .executeTakeFirst();
-        ended = await transition(trx, clock, null, row, 'cancelled', {
-          message: current?.cancel_reason ?? 'cancelled',
-          leaseToken,
-          set: { ...cleared, ...usage, completed_at: now, duration_ms: duration },
-        });
-      } else if (flight.reason === 'deadline') {
-        ended = await transition(trx, clock, null, row, 'expired', {
-          message: 'deadline passed while running',
-          leaseToken,
-          set: { ...cleared, ...usage, completed_at: now, duration_ms: duration },
-        });
-      } else if (outcome instanceof Error) {
-        const retryable = !(outcome instanceof NonRetryableTaskError || outcome instanceof NonRetryableJobError);
-        if (retryable && row.attempt_count < row.max_attempts) {
-          const delay = retryDelayMs(row.attempt_count, this.#options.backoffBaseMs, this.#options.backoffMaxMs);
-          const queued = await transition(trx, clock, null, row, 'queued', {
-            message: `attempt ${row.attempt_count} failed: ${outcome.message}; retrying in ${Math.round(delay / 100) / 10} s`,
-            leaseToken,
-            willRetry: true,
-            set: { ...cleared, error_message: outcome.message, next_attempt_at: new Date(now.getTime() + delay) },
-          });
-          if (queued) await enqueueDispatch(trx, queued, clock);
-          return queued !== null;
-        }
-        ended = await transition(trx, clock, null, row, 'error', {
-          message: retryable ? `failed after ${row.attempt_count} attempts: ${outcome.message}` : outcome.message,
-          leaseToken,
-          set: { ...cleared, error_message: outcome.message, completed_at: now, duration_ms: duration },
-        });
-      } else if (outcome.status === 'waiting') {
-        const waiting = await transition(trx, clock, null, row, 'waiting', {
-          message: outcome.reason,
-          leaseToken,
-          set: {
-            ...cleared,
-            ...usage,
-            ...(outcome.output !== undefined ? { output: JSON.stringify(outcome.output) } : {}),
-          },
-        });
-        await this.#addChainUsage(trx, row, outcome);
-        return waiting !== null;
-      } else {
-        ended = await transition(trx, clock, null, row, 'success', {
-          message: null,
-          leaseToken,
-          set: {
-            ...cleared,
-            ...usage,
-            output: JSON.stringify(outcome.output ?? null),
-            ...(outcome.relatedPostId ? { related_post_id: outcome.relatedPostId } : {}),
-            error_message: null,
-            completed_at: now,
-            duration_ms: duration,
-          },
-        });
-        if (ended) await this.#addChainUsage(trx, row, outcome);
-      }
-      if (!ended) return false;
-      await releaseDependents(trx, clock, null, [row.id]);
-      return true;
-    });
     if (!wrote) log.warn({ taskId: row.id }, 'task changed under this worker (lease lost); outcome dropped');
     this.#deps.dispatcher.nudge();
     this.#options.onFinished?.({
@@ -373,6 +439,87 @@ export class TaskWorker {
       status: flight.reason ?? (outcome instanceof Error ? 'error' : outcome.status),
       durationMs: clock.now().getTime() - (row.last_attempt_at ?? now).getTime(),
     });
+  }
+
+  /**
+   * Ends every successful attempt of this turn in one transaction: one update (fenced by each
+   * task's lease token), one event-log insert, one insert of `task.completed` events, then the
+   * dependents of all of them at once.
+   */
+  async #finishSuccesses(items: Success[]): Promise<boolean[]> {
+    const { db, clock } = this.#deps;
+    const now = clock.now();
+    const values = items.map((i) => ({
+      id: i.row.id,
+      token: i.leaseToken,
+      output: i.outcome.output ?? null,
+      duration_ms: i.durationMs,
+      tokens: i.outcome.tokensUsed ?? null,
+      cost: i.outcome.cost ?? null,
+      run_id: i.outcome.relatedRunId ?? null,
+      post_id: i.outcome.relatedPostId ?? null,
+    }));
+    const done = await db.transaction().execute(async (trx) => {
+      const { rows } = await sql<TaskRow>`
+        update agent_tasks as t set
+          status = 'success',
+          output = v.output,
+          error_message = null,
+          status_message = null,
+          completed_at = ${now},
+          duration_ms = v.duration_ms,
+          tokens_used = case when v.tokens is null then t.tokens_used else coalesce(t.tokens_used, 0) + v.tokens end,
+          estimated_cost = case when v.cost is null then t.estimated_cost else coalesce(t.estimated_cost, 0) + v.cost end,
+          related_run_id = coalesce(v.run_id, t.related_run_id),
+          related_post_id = coalesce(v.post_id, t.related_post_id),
+          lease_token = null,
+          lease_expires_at = null,
+          locked_by = null,
+          updated_at = ${now}
+        from jsonb_to_recordset(${JSON.stringify(values)}::jsonb)
+          as v(id uuid, token uuid, output jsonb, duration_ms integer, tokens integer, cost numeric, run_id uuid, post_id uuid)
+        where t.id = v.id and t.lease_token = v.token and t.status = 'running'
+        returning t.*
+      `.execute(trx);
+      if (rows.length === 0) return new Set<string>();
+      await trx
+        .insertInto('task_events')
+        .values(
+          rows.map((r) => ({
+            task_id: r.id,
+            from_status: 'running',
+            to_status: 'success',
+            message: null,
+            attempt: r.attempt_count,
+          })),
+        )
+        .execute();
+      await recordEvents(
+        trx,
+        null,
+        rows.map((r) => ({
+          type: 'task.completed' as const,
+          payload: {
+            taskId: r.id,
+            chainId: r.chain_id,
+            taskType: r.task_type,
+            title: r.title,
+            agentId: r.assigned_to,
+            status: r.status,
+            output: r.output,
+            durationMs: r.duration_ms,
+          },
+          context: { taskId: r.id, agentId: r.assigned_to },
+        })),
+      );
+      const ended = new Set(rows.map((r) => r.id));
+      for (const item of items) {
+        if (ended.has(item.row.id)) await this.#addChainUsage(trx, item.row, item.outcome);
+      }
+      await releaseDependents(trx, clock, null, [...ended]);
+      return ended;
+    });
+    return items.map((i) => done.has(i.row.id));
   }
 
   async #addChainUsage(trx: DbOrTx, row: TaskRow, outcome: { tokensUsed?: number; cost?: number }): Promise<void> {

@@ -3,12 +3,20 @@ import { type ActionData, type ActionOutput, OraError, type Task, type TaskStepI
 import type { NewTaskRow, TaskRow } from '@ora/db';
 import { z } from 'zod';
 import { recordAudit } from '../audit/audit';
-import { recordEvent } from '../events/events';
+import { recordEvents } from '../events/events';
 import { decodeCursor, encodeCursor } from '../shared/cursor';
 import type { Actor, Clock, Db, DbOrTx } from '../shared/deps';
 import { planDag } from './dag';
-import { DEPENDENCY_FAILED, enqueueDispatch, isTerminal, releaseDependents, settle, transition } from './state';
-import { taskEventRowToEvent, tasksWithRelations } from './tasks.repository';
+import {
+  DEPENDENCY_FAILED,
+  enqueueDispatch,
+  isTerminal,
+  readiness,
+  releaseDependents,
+  settle,
+  transition,
+} from './state';
+import { taskEventRowToEvent, taskRowToTask, tasksWithRelations } from './tasks.repository';
 
 /** Told after a commit that wrote dispatch outbox rows, so they reach the queue at once. */
 export interface DispatchNudge {
@@ -132,39 +140,70 @@ export async function createTaskGraph(
       .onConflict((oc) => oc.column('id').doNothing())
       .execute();
 
+    // Each task starts where its dependencies put it (ready, pending, waiting for approval, or
+    // blocked by a failed one), computed here in dependency order: one insert per table.
+    const known = new Map<string, Pick<TaskRow, 'id' | 'title' | 'status'>>(existing.map((t) => [t.id, t]));
+    const initial = new Map<string, { status: TaskRow['status']; message: string | null; blockedBy?: string }>();
+    for (const { index, step, localDeps, existingDeps } of order) {
+      const id = ids[index] as string;
+      const depRows = [...localDeps.map((d) => ids[d] as string), ...existingDeps].map(
+        (d) => known.get(d) as Pick<TaskRow, 'id' | 'title' | 'status'>,
+      );
+      const state = readiness(
+        {
+          requires_approval: step.requiresApproval ?? false,
+          approved_at: null,
+          run_anyway_on_dependency_failure: step.runAnywayOnDependencyFailure ?? false,
+        },
+        depRows,
+      );
+      const entry =
+        state.status === 'cancelled'
+          ? { status: state.status, message: state.message, blockedBy: state.failedDependency }
+          : { status: state.status, message: state.status === 'waiting' ? state.message : null };
+      initial.set(id, entry);
+      known.set(id, { id, title: step.title, status: entry.status });
+    }
+
     const rows = await trx
       .insertInto('agent_tasks')
       .values(
-        order.map(({ index, step }) => ({
-          id: ids[index] as string,
-          chain_id: chainId,
-          parent_task_id: options.parentTaskId ?? null,
-          assigned_to: step.agent ? (agentIds.get(step.agent) as string) : null,
-          delegated_by: options.delegatedBy ?? null,
-          task_type: step.taskType,
-          title: step.title,
-          description: step.description ?? null,
-          instructions: step.instructions === undefined ? null : JSON.stringify(step.instructions),
-          input: JSON.stringify(step.input ?? {}),
-          priority: step.priority ?? 0,
-          scheduled_for: step.scheduledFor ? new Date(step.scheduledFor) : null,
-          deadline_at: step.deadlineAt ? new Date(step.deadlineAt) : null,
-          max_attempts: step.maxAttempts ?? 3,
-          requires_approval: step.requiresApproval ?? false,
-          run_anyway_on_dependency_failure: step.runAnywayOnDependencyFailure ?? false,
-          token_budget: step.tokenBudget ?? null,
-          cost_budget: step.costBudget !== undefined ? String(step.costBudget) : null,
-          model_override: step.modelOverride ?? null,
-          related_post_id: step.relatedPostId ?? null,
-          workflow_name: options.workflow?.name ?? null,
-          workflow_version: options.workflow?.version ?? null,
-          source: options.source ?? 'api',
-          created_by_key_id: actor.keyId,
-          idempotency_key: options.idempotencyKey ? `${options.idempotencyKey}#${index}` : null,
-          status: 'pending' as const,
-          created_at: now,
-          updated_at: now,
-        })),
+        order.map(({ index, step }) => {
+          const id = ids[index] as string;
+          const start = initial.get(id) as { status: TaskRow['status']; message: string | null };
+          return {
+            id,
+            chain_id: chainId,
+            parent_task_id: options.parentTaskId ?? null,
+            assigned_to: step.agent ? (agentIds.get(step.agent) as string) : null,
+            delegated_by: options.delegatedBy ?? null,
+            task_type: step.taskType,
+            title: step.title,
+            description: step.description ?? null,
+            instructions: step.instructions === undefined ? null : JSON.stringify(step.instructions),
+            input: JSON.stringify(step.input ?? {}),
+            priority: step.priority ?? 0,
+            scheduled_for: step.scheduledFor ? new Date(step.scheduledFor) : null,
+            deadline_at: step.deadlineAt ? new Date(step.deadlineAt) : null,
+            max_attempts: step.maxAttempts ?? 3,
+            requires_approval: step.requiresApproval ?? false,
+            run_anyway_on_dependency_failure: step.runAnywayOnDependencyFailure ?? false,
+            token_budget: step.tokenBudget ?? null,
+            cost_budget: step.costBudget !== undefined ? String(step.costBudget) : null,
+            model_override: step.modelOverride ?? null,
+            related_post_id: step.relatedPostId ?? null,
+            workflow_name: options.workflow?.name ?? null,
+            workflow_version: options.workflow?.version ?? null,
+            source: options.source ?? 'api',
+            created_by_key_id: actor.keyId,
+            idempotency_key: options.idempotencyKey ? `${options.idempotencyKey}#${index}` : null,
+            status: start.status,
+            status_message: start.message,
+            ...(start.status === 'cancelled' ? { cancel_reason: DEPENDENCY_FAILED, completed_at: now } : {}),
+            created_at: now,
+            updated_at: now,
+          };
+        }),
       )
       .returningAll()
       .execute();
@@ -177,49 +216,73 @@ export async function createTaskGraph(
     await trx
       .insertInto('task_events')
       .values(
-        rows.map((r) => ({ task_id: r.id, from_status: null, to_status: 'pending', message: 'created', attempt: 0 })),
+        rows.map((r) => ({
+          task_id: r.id,
+          from_status: null,
+          to_status: r.status,
+          message: r.status_message ?? 'created',
+          attempt: 0,
+        })),
       )
       .execute();
-    for (const row of rows) {
-      await recordEvent(
-        trx,
-        actor,
-        'task.created',
-        {
+    await recordEvents(
+      trx,
+      actor,
+      rows.flatMap((row) => {
+        const base = {
           taskId: row.id,
           chainId: row.chain_id,
           taskType: row.task_type,
           title: row.title,
           agentId: row.assigned_to,
           status: row.status,
-        },
-        { taskId: row.id, agentId: row.assigned_to },
-      );
-    }
-
-    // Tasks whose dependencies are all known now settle at once: ready, waiting or blocked.
-    const statuses = new Map<string, Pick<TaskRow, 'id' | 'title' | 'status'>>(existing.map((t) => [t.id, t]));
+        };
+        const context = { taskId: row.id, agentId: row.assigned_to };
+        return [
+          { type: 'task.created' as const, payload: base, context },
+          ...(row.status === 'waiting'
+            ? [
+                {
+                  type: 'task.waiting' as const,
+                  payload: { ...base, reason: row.status_message ?? 'waiting' },
+                  context,
+                },
+              ]
+            : []),
+          ...(row.status === 'cancelled'
+            ? [{ type: 'task.cancelled' as const, payload: { ...base, reason: row.status_message }, context }]
+            : []),
+        ];
+      }),
+    );
+    for (const row of rows) if (row.status === 'queued') await enqueueDispatch(trx, row, deps.clock);
     const byId = new Map(rows.map((r) => [r.id, r]));
-    for (const { index, localDeps, existingDeps } of order) {
-      const id = ids[index] as string;
-      let row = byId.get(id) as TaskRow;
-      const depIds = [...localDeps.map((d) => ids[d] as string), ...existingDeps];
-      const depRows = depIds.map((d) => statuses.get(d) ?? byId.get(d)).filter((d): d is TaskRow => d !== undefined);
-      const moved = await settle(trx, deps.clock, actor, row, depRows);
-      if (moved) row = moved;
-      byId.set(id, row);
-      statuses.set(id, row);
-    }
     await recordAudit(trx, actor, {
       action: options.workflow ? 'workflows.run' : 'tasks.create',
       targetType: 'task_chain',
       targetId: chainId,
       details: { tasks: ids.length, workflow: options.workflow?.name ?? null },
     });
-    return { chainId, rows: ids.map((id) => byId.get(id) as TaskRow) };
+    const slugs = new Map([...agentIds.entries()].map(([ref, id]) => [id, ref]));
+    for (const [ref, id] of agentIds) if (ref !== id) slugs.set(id, ref);
+    const dependsOn = (id: string) =>
+      edges
+        .filter((e) => e.task_id === id)
+        .map((e) => e.depends_on_task_id)
+        .sort();
+    return {
+      chainId,
+      tasks: ids.map((id) => {
+        const row = byId.get(id) as TaskRow;
+        return taskRowToTask(row, {
+          agentSlug: row.assigned_to ? (slugs.get(row.assigned_to) ?? null) : null,
+          dependsOn: dependsOn(id),
+        });
+      }),
+    };
   });
   deps.dispatch?.nudge();
-  return { chainId: result.chainId, tasks: await tasksWithRelations(deps.db, result.rows) };
+  return { chainId: result.chainId, tasks: result.tasks };
 }
 
 export function createTasks(deps: TaskDeps, actor: Actor, input: ActionData<'tasks.create'>, idempotencyKey?: string) {
