@@ -76,12 +76,14 @@ export type { TaskRuntimeDeps, TaskRuntimeOptions } from './tasks/task-runtime';
 export { TaskRuntime } from './tasks/task-runtime';
 export type { TaskWorkerOptions } from './tasks/task-worker';
 export { retryDelayMs, TaskWorker } from './tasks/task-worker';
-export type { DispatchNudge, TaskDeps } from './tasks/tasks.service';
+export type { DispatchNudge, GraphRequest, TaskDeps } from './tasks/tasks.service';
 export {
   agentsStatus,
   approveTask,
   cancelTask,
+  createGraphBatcher,
   createTaskGraph,
+  createTaskGraphs,
   createTasks,
   getTask,
   listTasks,

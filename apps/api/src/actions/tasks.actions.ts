@@ -24,6 +24,7 @@ const taskDeps = (ctx: ActionContext): TaskDeps => ({
   db: ctx.system.database.db,
   clock: systemClock,
   dispatch: ctx.system.tasks.dispatcher,
+  graphs: ctx.system.tasks.graphs,
 });
 
 export const tasksActions: ActionHandlers<

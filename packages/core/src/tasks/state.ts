@@ -199,18 +199,19 @@ export async function settle(
 }
 
 /** The outbox row that gets a queued task onto the queue after commit (at its time, if later). */
-export async function enqueueDispatch(trx: DbOrTx, task: TaskRow, clock: Clock): Promise<void> {
+export function dispatchRow(task: TaskRow, clock: Clock) {
   const now = clock.now().getTime();
   const at = Math.max(now, task.scheduled_for?.getTime() ?? 0, task.next_attempt_at?.getTime() ?? 0);
-  await trx
-    .insertInto('task_dispatch_outbox')
-    .values({
-      task_id: task.id,
-      job_name: 'task.execute',
-      payload: JSON.stringify({ taskId: task.id, attempt: task.attempt_count, priority: task.priority }),
-      available_at: new Date(at),
-    })
-    .execute();
+  return {
+    task_id: task.id,
+    job_name: 'task.execute',
+    payload: JSON.stringify({ taskId: task.id, attempt: task.attempt_count, priority: task.priority }),
+    available_at: new Date(at),
+  };
+}
+
+export async function enqueueDispatch(trx: DbOrTx, task: TaskRow, clock: Clock): Promise<void> {
+  await trx.insertInto('task_dispatch_outbox').values(dispatchRow(task, clock)).execute();
 }
 
 /**

@@ -1,10 +1,14 @@
+import type { MemoryServices } from '../memory/memory.deps';
+import { runMemoryMaintenance } from '../memory/memory.maintenance';
 import type { QueueDriver } from '../queue/queue-driver';
 import { runDueSchedules } from '../schedules/schedules.service';
 import type { Clock, Db, Logger } from '../shared/deps';
+import { runWebhookMaintenance } from '../webhooks/webhook-maintenance';
 import { Dispatcher } from './dispatcher';
 import type { TaskHandlers } from './handlers';
 import { type MaintenanceOptions, runTaskMaintenance } from './maintenance';
 import { TaskWorker, type TaskWorkerOptions } from './task-worker';
+import { createGraphBatcher } from './tasks.service';
 
 export interface TaskRuntimeDeps {
   db: Db;
@@ -12,6 +16,8 @@ export interface TaskRuntimeDeps {
   clock: Clock;
   log: Logger;
   handlers: TaskHandlers;
+  /** Memory's services: maintenance archives expired memories, enforces limits, sweeps embeddings. */
+  memory?: MemoryServices;
 }
 
 export interface TaskRuntimeOptions {
@@ -29,6 +35,8 @@ export interface TaskRuntimeOptions {
  */
 export class TaskRuntime {
   readonly dispatcher: Dispatcher;
+  /** Concurrent task creations of this process share one transaction. */
+  readonly graphs: ReturnType<typeof createGraphBatcher>;
   readonly worker: TaskWorker | null;
   readonly #deps: TaskRuntimeDeps;
   readonly #options: TaskRuntimeOptions;
@@ -39,6 +47,7 @@ export class TaskRuntime {
     this.#deps = deps;
     this.#options = options;
     this.dispatcher = new Dispatcher(deps);
+    this.graphs = createGraphBatcher({ db: deps.db, clock: deps.clock, dispatch: this.dispatcher });
     this.worker =
       options.worker === false ? null : new TaskWorker({ ...deps, dispatcher: this.dispatcher }, options.worker ?? {});
   }
@@ -63,9 +72,11 @@ export class TaskRuntime {
     try {
       await runTaskMaintenance(deps, this.#options.maintenance);
       await runDueSchedules({ db: deps.db, clock: deps.clock, dispatch: this.dispatcher });
+      await runWebhookMaintenance(deps);
     } catch (error) {
       this.#deps.log.warn({ err: error }, 'task maintenance failed; retrying on the next pass');
     }
+    if (this.#deps.memory) await runMemoryMaintenance({ ...this.#deps, memory: this.#deps.memory });
   }
 
   /** Stops taking work; running tasks get `deadlineMs` to finish before they are released. */

@@ -1,14 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { type ActionData, type ActionOutput, OraError, type Task, type TaskStepInput } from '@ora/contracts';
-import type { NewTaskRow, TaskRow } from '@ora/db';
+import type { NewTaskRow, TaskChainTable, TaskRow } from '@ora/db';
+import type { Insertable } from 'kysely';
 import { z } from 'zod';
+import { runsOf } from '../agents/agents.repository';
 import { recordAudit } from '../audit/audit';
-import { recordEvents } from '../events/events';
+import type { PendingEvent } from '../events/events';
+import { Batcher } from '../shared/batcher';
 import { decodeCursor, encodeCursor } from '../shared/cursor';
 import type { Actor, Clock, Db, DbOrTx } from '../shared/deps';
-import { planDag } from './dag';
+import { type PlannedStep, planDag } from './dag';
 import {
   DEPENDENCY_FAILED,
+  dispatchRow,
   enqueueDispatch,
   isTerminal,
   readiness,
@@ -27,6 +31,8 @@ export interface TaskDeps {
   db: Db;
   clock: Clock;
   dispatch?: DispatchNudge;
+  /** Shares one transaction among concurrent createTaskGraph calls (see createGraphBatcher). */
+  graphs?: Batcher<GraphRequest, GraphResult>;
 }
 
 const notFound = (id: string) => new OraError({ code: 'NOT_FOUND', message: `No task with id ${id}` });
@@ -77,9 +83,28 @@ export interface CreateOptions {
   idempotencyKey?: string;
 }
 
+export interface GraphRequest {
+  actor: Actor;
+  steps: readonly TaskStepInput[];
+  options: CreateOptions;
+}
+
+type GraphResult = { ok: true; value: ActionOutput<'tasks.create'> } | { ok: false; error: unknown };
+
+/** Rows one graph adds, gathered so a batch of graphs is written with one insert per table. */
+interface PreparedGraph {
+  request: GraphRequest;
+  chain: NewTaskChain;
+  tasks: NewTaskRow[];
+  edges: Array<{ task_id: string; depends_on_task_id: string }>;
+  slugs: Map<string, string>;
+}
+type NewTaskChain = Insertable<TaskChainTable>;
+
 /**
- * Stores a whole DAG in one transaction: the tasks, their dependency edges, the chain, and
- * outbox rows for the tasks that can start now. Nothing reaches the queue before the commit.
+ * Stores a whole DAG in one transaction: the tasks, their dependency edges, the chain, the event
+ * log, the domain events and outbox rows for the tasks that can start now. Nothing reaches the
+ * queue before the commit. With `deps.graphs`, concurrent calls share one transaction.
  */
 export async function createTaskGraph(
   deps: TaskDeps,
@@ -87,202 +112,314 @@ export async function createTaskGraph(
   steps: readonly TaskStepInput[],
   options: CreateOptions = {},
 ): Promise<ActionOutput<'tasks.create'>> {
-  const order = planDag(steps);
-  const result = await deps.db.transaction().execute(async (trx) => {
-    const agentIds = await resolveAgents(
-      trx,
-      steps.map((s) => s.agent).filter((a): a is string => a !== undefined),
-    );
-    if (actor.agentId) {
-      const foreign = steps.find((s) => !s.agent || agentIds.get(s.agent) !== actor.agentId);
-      if (foreign)
-        throw new OraError({
-          code: 'FORBIDDEN',
-          message: 'A key bound to an agent can only create tasks for that agent',
-        });
-    }
-    const existingIds = [...new Set(order.flatMap((p) => p.existingDeps))];
-    const existing = existingIds.length
-      ? await trx.selectFrom('agent_tasks').selectAll().where('id', 'in', existingIds).forShare().execute()
-      : [];
-    const missing = existingIds.filter((id) => !existing.some((t) => t.id === id));
-    if (missing.length) {
-      throw new OraError({
-        code: 'VALIDATION_ERROR',
-        message: `dependsOn names tasks that do not exist: ${missing.join(', ')}`,
-        details: {
-          issues: missing.map((id) => ({ path: 'dependsOn', message: `no task ${id}`, code: 'unknown_task' })),
-        },
+  planDag(steps); // refuse a bad graph before it joins a batch
+  const request = { actor, steps, options };
+  const [result] = deps.graphs ? [await deps.graphs.add(request)] : await createTaskGraphs(deps, [request]);
+  if (!result?.ok) throw result?.error;
+  return result.value;
+}
+
+/** Batches concurrent createTaskGraph calls into one transaction (one insert per table). */
+export function createGraphBatcher(deps: Omit<TaskDeps, 'graphs'>, maxSize = 200): Batcher<GraphRequest, GraphResult> {
+  return new Batcher((requests) => createTaskGraphs(deps, requests), maxSize);
+}
+
+/**
+ * Writes several graphs in one transaction. A graph that cannot be written (unknown agent or
+ * dependency, a refused agent) fails alone; if the batch itself fails, each graph is tried alone.
+ */
+export async function createTaskGraphs(
+  deps: Omit<TaskDeps, 'graphs'>,
+  requests: GraphRequest[],
+): Promise<GraphResult[]> {
+  try {
+    const results = await deps.db.transaction().execute((trx) => writeGraphs(trx, deps.clock, requests));
+    deps.dispatch?.nudge();
+    return results;
+  } catch (error) {
+    if (requests.length === 1) return [{ ok: false, error }];
+    return Promise.all(requests.map(async (request) => (await createTaskGraphs(deps, [request]))[0] as GraphResult));
+  }
+}
+
+async function writeGraphs(trx: DbOrTx, clock: Clock, requests: GraphRequest[]): Promise<GraphResult[]> {
+  const allSteps = requests.flatMap((r) => r.steps);
+  const agentRefs = [...new Set(allSteps.map((s) => s.agent).filter((a): a is string => a !== undefined))];
+  const plans = requests.map((r) => planDag(r.steps));
+  const existingIds = [...new Set(plans.flatMap((order) => order.flatMap((p) => p.existingDeps)))];
+  const parentIds = [...new Set(requests.map((r) => r.options.parentTaskId).filter((p): p is string => !!p))];
+  const [agents, existing, parents] = await Promise.all([
+    agentRefs.length ? lookupAgents(trx, agentRefs) : Promise.resolve(new Map<string, { id: string; slug: string }>()),
+    existingIds.length
+      ? trx
+          .selectFrom('agent_tasks')
+          .select(['id', 'title', 'status'])
+          .where('id', 'in', existingIds)
+          .forShare()
+          .execute()
+      : Promise.resolve([] as Array<Pick<TaskRow, 'id' | 'title' | 'status'>>),
+    parentIds.length
+      ? trx.selectFrom('agent_tasks').select(['id', 'chain_id']).where('id', 'in', parentIds).execute()
+      : Promise.resolve([] as Array<{ id: string; chain_id: string | null }>),
+  ]);
+
+  const now = clock.now();
+  const results: GraphResult[] = [];
+  const prepared: Array<{ index: number; graph: PreparedGraph }> = [];
+  requests.forEach((request, index) => {
+    try {
+      prepared.push({
+        index,
+        graph: prepareGraph(request, plans[index] as PlannedStep[], agents, existing, parents, now),
       });
+      results.push({ ok: true, value: { chainId: '', tasks: [] } });
+    } catch (error) {
+      results.push({ ok: false, error });
     }
+  });
+  if (prepared.length === 0) return results;
 
-    const now = deps.clock.now();
-    const ids = steps.map(() => randomUUID());
-    const chainId = options.parentTaskId
-      ? ((
-          await trx
-            .selectFrom('agent_tasks')
-            .select('chain_id')
-            .where('id', '=', options.parentTaskId)
-            .executeTakeFirst()
-        )?.chain_id ?? (ids[order[0]?.index ?? 0] as string))
-      : (ids[order[0]?.index ?? 0] as string);
+  const graphs = prepared.map((p) => p.graph);
+  await trx
+    .insertInto('task_chains')
+    .values(graphs.map((g) => g.chain))
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+  const rows = await trx
+    .insertInto('agent_tasks')
+    .values(graphs.flatMap((g) => g.tasks))
+    .returningAll()
+    .execute();
+  const edges = graphs.flatMap((g) => g.edges);
+  if (edges.length) await trx.insertInto('task_dependencies').values(edges).execute();
+  await trx
+    .insertInto('task_events')
+    .values(
+      rows.map((r) => ({
+        task_id: r.id,
+        from_status: null,
+        to_status: r.status,
+        message: r.status_message ?? 'created',
+        attempt: 0,
+      })),
+    )
+    .execute();
+  const actorOf = new Map(graphs.flatMap((g) => g.tasks.map((t) => [t.id as string, g.request.actor] as const)));
+  const pendingEvents: Array<{ actor: Actor | null; event: PendingEvent }> = [];
+  for (const row of rows) {
+    const base = {
+      taskId: row.id,
+      chainId: row.chain_id,
+      taskType: row.task_type,
+      title: row.title,
+      agentId: row.assigned_to,
+      status: row.status,
+    };
+    const context = { taskId: row.id, agentId: row.assigned_to };
+    pendingEvents.push(
+      { actor: actorOf.get(row.id) ?? null, event: { type: 'task.created', payload: base, context } },
+      ...(row.status === 'waiting'
+        ? [
+            {
+              actor: actorOf.get(row.id) ?? null,
+              event: {
+                type: 'task.waiting' as const,
+                payload: { ...base, reason: row.status_message ?? 'waiting' },
+                context,
+              },
+            },
+          ]
+        : []),
+      ...(row.status === 'cancelled'
+        ? [
+            {
+              actor: actorOf.get(row.id) ?? null,
+              event: { type: 'task.cancelled' as const, payload: { ...base, reason: row.status_message }, context },
+            },
+          ]
+        : []),
+    );
+  }
+  await trx
+    .insertInto('events')
+    .values(
+      pendingEvents.map(({ actor, event }) => ({
+        type: event.type,
+        payload: JSON.stringify(event.payload),
+        agent_id: event.context?.agentId ?? null,
+        task_id: event.context?.taskId ?? null,
+        key_id: actor?.keyId ?? null,
+      })),
+    )
+    .execute();
+  const ready = rows.filter((r) => r.status === 'queued');
+  if (ready.length)
     await trx
-      .insertInto('task_chains')
-      .values({
-        id: chainId,
-        title: options.chain?.title ?? steps[order[0]?.index ?? 0]?.title ?? null,
-        workflow_name: options.workflow?.name ?? null,
-        token_budget: options.chain?.tokenBudget !== undefined ? String(options.chain.tokenBudget) : null,
-        cost_budget: options.chain?.costBudget !== undefined ? String(options.chain.costBudget) : null,
-        created_by_key_id: actor.keyId,
-      })
-      .onConflict((oc) => oc.column('id').doNothing())
+      .insertInto('task_dispatch_outbox')
+      .values(ready.map((r) => dispatchRow(r, clock)))
       .execute();
+  await trx
+    .insertInto('audit_log')
+    .values(
+      graphs.map((g) => ({
+        key_id: g.request.actor.keyId,
+        action: g.request.options.workflow ? 'workflows.run' : 'tasks.create',
+        target_type: 'task_chain',
+        target_id: g.chain.id,
+        ip: g.request.actor.ip,
+        request_id: g.request.actor.requestId,
+        details: JSON.stringify({ tasks: g.tasks.length, workflow: g.request.options.workflow?.name ?? null }),
+      })),
+    )
+    .execute();
 
-    // Each task starts where its dependencies put it (ready, pending, waiting for approval, or
-    // blocked by a failed one), computed here in dependency order: one insert per table.
-    const known = new Map<string, Pick<TaskRow, 'id' | 'title' | 'status'>>(existing.map((t) => [t.id, t]));
-    const initial = new Map<string, { status: TaskRow['status']; message: string | null; blockedBy?: string }>();
-    for (const { index, step, localDeps, existingDeps } of order) {
-      const id = ids[index] as string;
-      const depRows = [...localDeps.map((d) => ids[d] as string), ...existingDeps].map(
-        (d) => known.get(d) as Pick<TaskRow, 'id' | 'title' | 'status'>,
-      );
-      const state = readiness(
-        {
-          requires_approval: step.requiresApproval ?? false,
-          approved_at: null,
-          run_anyway_on_dependency_failure: step.runAnywayOnDependencyFailure ?? false,
-        },
-        depRows,
-      );
-      const entry =
-        state.status === 'cancelled'
-          ? { status: state.status, message: state.message, blockedBy: state.failedDependency }
-          : { status: state.status, message: state.status === 'waiting' ? state.message : null };
-      initial.set(id, entry);
-      known.set(id, { id, title: step.title, status: entry.status });
-    }
-
-    const rows = await trx
-      .insertInto('agent_tasks')
-      .values(
-        order.map(({ index, step }) => {
-          const id = ids[index] as string;
-          const start = initial.get(id) as { status: TaskRow['status']; message: string | null };
-          return {
-            id,
-            chain_id: chainId,
-            parent_task_id: options.parentTaskId ?? null,
-            assigned_to: step.agent ? (agentIds.get(step.agent) as string) : null,
-            delegated_by: options.delegatedBy ?? null,
-            task_type: step.taskType,
-            title: step.title,
-            description: step.description ?? null,
-            instructions: step.instructions === undefined ? null : JSON.stringify(step.instructions),
-            input: JSON.stringify(step.input ?? {}),
-            priority: step.priority ?? 0,
-            scheduled_for: step.scheduledFor ? new Date(step.scheduledFor) : null,
-            deadline_at: step.deadlineAt ? new Date(step.deadlineAt) : null,
-            max_attempts: step.maxAttempts ?? 3,
-            requires_approval: step.requiresApproval ?? false,
-            run_anyway_on_dependency_failure: step.runAnywayOnDependencyFailure ?? false,
-            token_budget: step.tokenBudget ?? null,
-            cost_budget: step.costBudget !== undefined ? String(step.costBudget) : null,
-            model_override: step.modelOverride ?? null,
-            related_post_id: step.relatedPostId ?? null,
-            workflow_name: options.workflow?.name ?? null,
-            workflow_version: options.workflow?.version ?? null,
-            source: options.source ?? 'api',
-            created_by_key_id: actor.keyId,
-            idempotency_key: options.idempotencyKey ? `${options.idempotencyKey}#${index}` : null,
-            status: start.status,
-            status_message: start.message,
-            ...(start.status === 'cancelled' ? { cancel_reason: DEPENDENCY_FAILED, completed_at: now } : {}),
-            created_at: now,
-            updated_at: now,
-          };
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  for (const { index, graph } of prepared) {
+    results[index] = {
+      ok: true,
+      value: {
+        chainId: graph.chain.id,
+        tasks: graph.tasks.map((t) => {
+          const row = byId.get(t.id as string) as TaskRow;
+          return taskRowToTask(row, {
+            agentSlug: row.assigned_to ? (graph.slugs.get(row.assigned_to) ?? null) : null,
+            dependsOn: graph.edges
+              .filter((e) => e.task_id === row.id)
+              .map((e) => e.depends_on_task_id)
+              .sort(),
+          });
         }),
-      )
-      .returningAll()
-      .execute();
+      },
+    };
+  }
+  return results;
+}
 
-    const edges = order.flatMap(({ index, localDeps, existingDeps }) => [
+async function lookupAgents(db: DbOrTx, refs: readonly string[]): Promise<Map<string, { id: string; slug: string }>> {
+  const ids = refs.filter((r) => z.uuid().safeParse(r).success);
+  const rows = await db
+    .selectFrom('agents')
+    .select(['id', 'slug'])
+    .where((eb) => eb.or([eb('slug', 'in', refs), ...(ids.length ? [eb('id', 'in', ids)] : [])]))
+    .execute();
+  const found = new Map<string, { id: string; slug: string }>();
+  for (const row of rows) {
+    found.set(row.slug, row);
+    found.set(row.id, row);
+  }
+  return found;
+}
+
+function prepareGraph(
+  request: GraphRequest,
+  order: PlannedStep[],
+  agents: Map<string, { id: string; slug: string }>,
+  existing: ReadonlyArray<Pick<TaskRow, 'id' | 'title' | 'status'>>,
+  parents: ReadonlyArray<{ id: string; chain_id: string | null }>,
+  now: Date,
+): PreparedGraph {
+  const { actor, steps, options } = request;
+  const missingAgents = [
+    ...new Set(steps.map((s) => s.agent).filter((a): a is string => a !== undefined && !agents.has(a))),
+  ];
+  if (missingAgents.length) {
+    throw new OraError({
+      code: 'VALIDATION_ERROR',
+      message: `Unknown agent ${missingAgents.map((m) => `"${m}"`).join(', ')}; agents.status lists the agents`,
+      details: {
+        issues: missingAgents.map((m) => ({ path: 'agent', message: `unknown agent ${m}`, code: 'unknown_agent' })),
+      },
+    });
+  }
+  if (actor.agentId && steps.some((s) => !s.agent || agents.get(s.agent)?.id !== actor.agentId)) {
+    throw new OraError({ code: 'FORBIDDEN', message: 'A key bound to an agent can only create tasks for that agent' });
+  }
+  const missing = [...new Set(order.flatMap((p) => p.existingDeps))].filter((id) => !existing.some((t) => t.id === id));
+  if (missing.length) {
+    throw new OraError({
+      code: 'VALIDATION_ERROR',
+      message: `dependsOn names tasks that do not exist: ${missing.join(', ')}`,
+      details: { issues: missing.map((id) => ({ path: 'dependsOn', message: `no task ${id}`, code: 'unknown_task' })) },
+    });
+  }
+  if (options.parentTaskId && !parents.some((p) => p.id === options.parentTaskId)) {
+    throw new OraError({ code: 'VALIDATION_ERROR', message: `parentTaskId names no task: ${options.parentTaskId}` });
+  }
+
+  const ids = steps.map(() => randomUUID());
+  const root = ids[order[0]?.index ?? 0] as string;
+  const chainId = (options.parentTaskId && parents.find((p) => p.id === options.parentTaskId)?.chain_id) || root;
+
+  // Each task starts where its dependencies put it (ready, pending, waiting for approval, or
+  // blocked by a failed one), computed in dependency order.
+  const known = new Map<string, Pick<TaskRow, 'id' | 'title' | 'status'>>(existing.map((t) => [t.id, t]));
+  const tasks: NewTaskRow[] = [];
+  for (const { index, step, localDeps, existingDeps } of order) {
+    const id = ids[index] as string;
+    const depRows = [...localDeps.map((d) => ids[d] as string), ...existingDeps].map(
+      (d) => known.get(d) as Pick<TaskRow, 'id' | 'title' | 'status'>,
+    );
+    const state = readiness(
+      {
+        requires_approval: step.requiresApproval ?? false,
+        approved_at: null,
+        run_anyway_on_dependency_failure: step.runAnywayOnDependencyFailure ?? false,
+      },
+      depRows,
+    );
+    const message = state.status === 'cancelled' || state.status === 'waiting' ? state.message : null;
+    known.set(id, { id, title: step.title, status: state.status });
+    tasks.push({
+      id,
+      chain_id: chainId,
+      parent_task_id: options.parentTaskId ?? null,
+      assigned_to: step.agent ? (agents.get(step.agent)?.id as string) : null,
+      delegated_by: options.delegatedBy ?? null,
+      task_type: step.taskType,
+      title: step.title,
+      description: step.description ?? null,
+      instructions: step.instructions === undefined ? null : JSON.stringify(step.instructions),
+      input: JSON.stringify(step.input ?? {}),
+      priority: step.priority ?? 0,
+      scheduled_for: step.scheduledFor ? new Date(step.scheduledFor) : null,
+      deadline_at: step.deadlineAt ? new Date(step.deadlineAt) : null,
+      max_attempts: step.maxAttempts ?? 3,
+      requires_approval: step.requiresApproval ?? false,
+      run_anyway_on_dependency_failure: step.runAnywayOnDependencyFailure ?? false,
+      token_budget: step.tokenBudget ?? null,
+      cost_budget: step.costBudget !== undefined ? String(step.costBudget) : null,
+      model_override: step.modelOverride ?? null,
+      related_post_id: step.relatedPostId ?? null,
+      workflow_name: options.workflow?.name ?? null,
+      workflow_version: options.workflow?.version ?? null,
+      source: options.source ?? 'api',
+      created_by_key_id: actor.keyId,
+      idempotency_key: options.idempotencyKey ? `${options.idempotencyKey}#${index}` : null,
+      status: state.status,
+      status_message: message,
+      ...(state.status === 'cancelled' ? { cancel_reason: DEPENDENCY_FAILED, completed_at: now } : {}),
+      created_at: now,
+      updated_at: now,
+    });
+  }
+  const slugs = new Map([...agents.values()].map((a) => [a.id, a.slug]));
+  return {
+    request,
+    chain: {
+      id: chainId,
+      title: options.chain?.title ?? steps[order[0]?.index ?? 0]?.title ?? null,
+      workflow_name: options.workflow?.name ?? null,
+      token_budget: options.chain?.tokenBudget !== undefined ? String(options.chain.tokenBudget) : null,
+      cost_budget: options.chain?.costBudget !== undefined ? String(options.chain.costBudget) : null,
+      created_by_key_id: actor.keyId,
+    },
+    tasks,
+    edges: order.flatMap(({ index, localDeps, existingDeps }) => [
       ...localDeps.map((d) => ({ task_id: ids[index] as string, depends_on_task_id: ids[d] as string })),
       ...existingDeps.map((d) => ({ task_id: ids[index] as string, depends_on_task_id: d })),
-    ]);
-    if (edges.length) await trx.insertInto('task_dependencies').values(edges).execute();
-    await trx
-      .insertInto('task_events')
-      .values(
-        rows.map((r) => ({
-          task_id: r.id,
-          from_status: null,
-          to_status: r.status,
-          message: r.status_message ?? 'created',
-          attempt: 0,
-        })),
-      )
-      .execute();
-    await recordEvents(
-      trx,
-      actor,
-      rows.flatMap((row) => {
-        const base = {
-          taskId: row.id,
-          chainId: row.chain_id,
-          taskType: row.task_type,
-          title: row.title,
-          agentId: row.assigned_to,
-          status: row.status,
-        };
-        const context = { taskId: row.id, agentId: row.assigned_to };
-        return [
-          { type: 'task.created' as const, payload: base, context },
-          ...(row.status === 'waiting'
-            ? [
-                {
-                  type: 'task.waiting' as const,
-                  payload: { ...base, reason: row.status_message ?? 'waiting' },
-                  context,
-                },
-              ]
-            : []),
-          ...(row.status === 'cancelled'
-            ? [{ type: 'task.cancelled' as const, payload: { ...base, reason: row.status_message }, context }]
-            : []),
-        ];
-      }),
-    );
-    for (const row of rows) if (row.status === 'queued') await enqueueDispatch(trx, row, deps.clock);
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    await recordAudit(trx, actor, {
-      action: options.workflow ? 'workflows.run' : 'tasks.create',
-      targetType: 'task_chain',
-      targetId: chainId,
-      details: { tasks: ids.length, workflow: options.workflow?.name ?? null },
-    });
-    const slugs = new Map([...agentIds.entries()].map(([ref, id]) => [id, ref]));
-    for (const [ref, id] of agentIds) if (ref !== id) slugs.set(id, ref);
-    const dependsOn = (id: string) =>
-      edges
-        .filter((e) => e.task_id === id)
-        .map((e) => e.depends_on_task_id)
-        .sort();
-    return {
-      chainId,
-      tasks: ids.map((id) => {
-        const row = byId.get(id) as TaskRow;
-        return taskRowToTask(row, {
-          agentSlug: row.assigned_to ? (slugs.get(row.assigned_to) ?? null) : null,
-          dependsOn: dependsOn(id),
-        });
-      }),
-    };
-  });
-  deps.dispatch?.nudge();
-  return { chainId: result.chainId, tasks: result.tasks };
+    ]),
+    slugs,
+  };
 }
 
 export function createTasks(deps: TaskDeps, actor: Actor, input: ActionData<'tasks.create'>, idempotencyKey?: string) {
@@ -353,7 +490,7 @@ export async function getTask(
       )
       .execute(),
     deps.db.selectFrom('task_events').selectAll().where('task_id', '=', id).orderBy('id').execute(),
-    deps.db.selectFrom('agent_runs').selectAll().where('task_id', '=', id).orderBy('started_at').execute(),
+    runsOf(deps.db, { taskId: id }),
   ]);
   const summary = (t: Task) => ({
     id: t.id,
@@ -367,19 +504,7 @@ export async function getTask(
     dependencies: (await tasksWithRelations(deps.db, dependencyRows)).map(summary),
     dependents: (await tasksWithRelations(deps.db, dependentRows)).map(summary),
     events: events.map(taskEventRowToEvent),
-    runs: runs.map((r) => ({
-      id: r.id,
-      agentId: r.agent_id,
-      status: r.status,
-      provider: r.provider,
-      model: r.model,
-      totalTokens: r.total_tokens,
-      cost: Number(r.cost),
-      durationMs: r.duration_ms,
-      errorMessage: r.error_message,
-      startedAt: r.started_at.toISOString(),
-      completedAt: r.completed_at?.toISOString() ?? null,
-    })),
+    runs,
   };
 }
 
