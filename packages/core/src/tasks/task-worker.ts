@@ -38,6 +38,7 @@ type StopReason = 'cancel' | 'deadline' | 'lease' | 'shutdown';
 interface ClaimedTask {
   row: TaskRow;
   chainBudget: { tokensLeft: number | null; costLeft: number | null };
+  dependencies: DependencyResult[];
 }
 
 interface Success {
@@ -250,10 +251,37 @@ export class TaskWorker {
           byId.set(row.id, 'ended');
         } else {
           started.push(row);
-          byId.set(row.id, { row, chainBudget: budget });
+          byId.set(row.id, { row, chainBudget: budget, dependencies: [] });
         }
       }
       if (ended.length) await releaseDependents(trx, clock, null, ended);
+      // Every claimed task's dependency outputs in one query.
+      const depRows = started.length
+        ? await trx
+            .selectFrom('agent_tasks as t')
+            .innerJoin('task_dependencies as d', 'd.depends_on_task_id', 't.id')
+            .leftJoin('agents as a', 'a.id', 't.assigned_to')
+            .select(['d.task_id as for_task', 't.id', 't.title', 't.task_type', 't.status', 't.output', 'a.slug'])
+            .where(
+              'd.task_id',
+              'in',
+              started.map((r) => r.id),
+            )
+            .execute()
+        : [];
+      for (const row of started) {
+        const claimed = byId.get(row.id) as ClaimedTask;
+        claimed.dependencies = depRows
+          .filter((d) => d.for_task === row.id)
+          .map((d) => ({
+            id: d.id,
+            title: d.title,
+            taskType: d.task_type,
+            agentSlug: d.slug,
+            status: d.status,
+            output: d.output,
+          }));
+      }
       await recordEvents(
         trx,
         null,
@@ -296,7 +324,7 @@ export class TaskWorker {
   }
 
   async #run(claimed: ClaimedTask, signal: AbortSignal): Promise<TaskOutcome> {
-    const { db, handlers, log } = this.#deps;
+    const { handlers, log } = this.#deps;
     const row = claimed.row;
     const handler = handlers.byType[row.task_type] ?? (row.assigned_to ? handlers.agent : undefined);
     if (!handler) {
@@ -306,21 +334,7 @@ export class TaskWorker {
           : `No handler for task type "${row.task_type}"`,
       );
     }
-    const depRows = await db
-      .selectFrom('agent_tasks as t')
-      .innerJoin('task_dependencies as d', 'd.depends_on_task_id', 't.id')
-      .leftJoin('agents as a', 'a.id', 't.assigned_to')
-      .select(['t.id', 't.title', 't.task_type', 't.status', 't.output', 'a.slug'])
-      .where('d.task_id', '=', row.id)
-      .execute();
-    const dependencies: DependencyResult[] = depRows.map((d) => ({
-      id: d.id,
-      title: d.title,
-      taskType: d.task_type,
-      agentSlug: d.slug,
-      status: d.status,
-      output: d.output,
-    }));
+    const dependencies = claimed.dependencies;
     const task = taskRowToTask(row, {
       agentSlug: row.assigned_to ? await this.#agentSlug(row.assigned_to) : null,
       dependsOn: dependencies.map((d) => d.id).sort(),
