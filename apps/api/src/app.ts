@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import helmet from '@fastify/helmet';
 import { headers } from '@ora/contracts';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { errorsPlugin, sendError, toOraError } from './plugins/errors';
 import { jsonBodyPlugin } from './plugins/json-body';
 import { metricsPlugin } from './plugins/metrics';
+import { securityHeadersPlugin } from './plugins/security-headers';
 import { actionRoutes } from './routes/actions';
+import { agentRoutes } from './routes/agent';
 import { docsRoutes } from './routes/docs';
+import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { publicSiteRoutes } from './routes/public-site';
 import type { System } from './system';
@@ -55,22 +57,15 @@ export async function buildApp(system: System, options: AppOptions = {}): Promis
     },
   });
 
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header(headers.requestId, request.id);
-  });
-
-  await app.register(helmet, {
-    // /docs is plain HTML with inline styles; scripts stay off.
-    contentSecurityPolicy: {
-      directives: { 'default-src': ["'self'"], 'style-src': ["'self'", "'unsafe-inline'"], 'script-src': ["'self'"] },
-    },
-  });
+  await app.register(securityHeadersPlugin);
   await app.register(errorsPlugin);
   await app.register(jsonBodyPlugin);
   await app.register(metricsPlugin, { registry: system.metrics });
   await app.register(healthRoutes, { system });
   await app.register(docsRoutes);
   await app.register(actionRoutes, { system, validateOutput: options.validateOutput ?? false });
+  await app.register(agentRoutes, { system });
   await app.register(publicSiteRoutes, { system });
+  await app.register(eventRoutes, { system });
   return app;
 }

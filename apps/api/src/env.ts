@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { isWellFormedSecret } from '@ora/core';
 import { z } from 'zod';
+import { checkMemoryEnv, type MemoryConfig, memoryConfig, memoryEnv } from './memory-config';
+import { type ModelsConfig, modelsConfig, modelsEnv } from './models-config';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -34,6 +36,14 @@ const EnvSchema = z.object({
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: url(['http', 'https']).optional(),
   ORA_WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  // Webhook delivery and the live event stream: see apps/api/src/events-runtime.ts.
+  ORA_WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  ORA_WEBHOOK_CONCURRENCY: int(1, 10_000).default(32),
+  ORA_WEBHOOK_MAX_RESPONSE_BYTES: int(1024, 10 * 1024 * 1024).default(64 * 1024),
+  ORA_WEBHOOK_DISABLE_AFTER_FAILURES: int(1, 1_000_000).default(20),
+  ORA_WEBHOOK_DISABLE_AFTER_SECONDS: int(0, 365 * 24 * 3600).default(24 * 3600),
+  ORA_EVENTS_POLL_MS: int(10, 60_000).default(250),
+  ORA_EVENTS_HEARTBEAT_MS: int(100, 300_000).default(15_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ORA_TRUST_PROXY: bool.default(false),
   ORA_BODY_LIMIT_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
@@ -63,6 +73,10 @@ const EnvSchema = z.object({
   ORA_SITE_MAX_AGE_SECONDS: int(0, 365 * 24 * 3600).default(60),
   ORA_PUBLIC_LEADS_PER_MINUTE: int(1, 1_000_000).default(5),
   ORA_PUBLIC_COLLECT_PER_MINUTE: int(1, 1_000_000).default(120),
+  // Memory, embeddings and conversations: see apps/api/src/memory-config.ts.
+  ...memoryEnv,
+  // Models and providers of the agent runtime: see apps/api/src/models-config.ts.
+  ...modelsEnv,
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -84,6 +98,24 @@ export interface Config {
     anthropicBaseUrl: string | undefined;
   };
   webhookAllowPrivate: boolean;
+  webhooks: {
+    /** One attempt (lookup, connect, request, response) must end within this. */
+    timeoutMs: number;
+    /** `webhook.deliver` jobs at once per worker process (a job carries up to 50 deliveries of a burst). */
+    concurrency: number;
+    /** Of a receiver's answer, read at most this much. */
+    maxResponseBytes: number;
+    /** Disable a webhook after this many failed attempts in a row... */
+    disableAfterFailures: number;
+    /** ...spanning at least this long. */
+    disableAfterSeconds: number;
+  };
+  events: {
+    /** How often each process reads the event log for new events (wake-ups make it sooner). */
+    pollMs: number;
+    /** Comment lines on idle live streams, so proxies keep them open. */
+    heartbeatMs: number;
+  };
   logLevel: Env['LOG_LEVEL'];
   trustProxy: boolean;
   bodyLimitBytes: number;
@@ -120,6 +152,10 @@ export interface Config {
     leadsPerMinute: number;
     collectPerMinute: number;
   };
+  /** Memory: embeddings provider, scoring weights, encryption, sync exclusions, limits. */
+  memory: MemoryConfig;
+  /** Agents' models: the default and images model, prices, timeouts and retries of provider calls. */
+  models: ModelsConfig;
 }
 
 export class ConfigError extends Error {
@@ -133,7 +169,7 @@ export class ConfigError extends Error {
 export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
   // An empty variable counts as unset, as shells and compose files often leave them.
   const present = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = EnvSchema.safeParse(present);
+  const parsed = EnvSchema.superRefine(checkMemoryEnv).safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
@@ -160,6 +196,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       anthropicBaseUrl: env.ANTHROPIC_BASE_URL,
     },
     webhookAllowPrivate: env.ORA_WEBHOOK_ALLOW_PRIVATE,
+    webhooks: {
+      timeoutMs: env.ORA_WEBHOOK_TIMEOUT_MS,
+      concurrency: env.ORA_WEBHOOK_CONCURRENCY,
+      maxResponseBytes: env.ORA_WEBHOOK_MAX_RESPONSE_BYTES,
+      disableAfterFailures: env.ORA_WEBHOOK_DISABLE_AFTER_FAILURES,
+      disableAfterSeconds: env.ORA_WEBHOOK_DISABLE_AFTER_SECONDS,
+    },
+    events: { pollMs: env.ORA_EVENTS_POLL_MS, heartbeatMs: env.ORA_EVENTS_HEARTBEAT_MS },
     logLevel: env.LOG_LEVEL,
     trustProxy: env.ORA_TRUST_PROXY,
     bodyLimitBytes: env.ORA_BODY_LIMIT_BYTES,
@@ -190,5 +234,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       leadsPerMinute: env.ORA_PUBLIC_LEADS_PER_MINUTE,
       collectPerMinute: env.ORA_PUBLIC_COLLECT_PER_MINUTE,
     },
+    memory: memoryConfig(env),
+    models: modelsConfig(env),
   };
 }

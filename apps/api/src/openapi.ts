@@ -1,4 +1,11 @@
-import { type ActionName, actionNames, actions, ErrorEnvelope } from '@ora/contracts';
+import {
+  type ActionName,
+  AgentExecuteRequest,
+  AgentExecuteResponse,
+  actionNames,
+  actions,
+  ErrorEnvelope,
+} from '@ora/contracts';
 import { z } from 'zod';
 
 type JsonSchema = Record<string, unknown>;
@@ -110,6 +117,64 @@ export function buildOpenApiDocument(serverUrl?: string) {
               },
             },
           },
+          ...errorResponses(),
+        },
+      },
+    },
+    '/api/agent': {
+      post: {
+        operationId: 'agent_execute',
+        summary: 'Queue a run of an agent (the internal execution endpoint): answers at once with the task',
+        description: 'Scope: agents:write. Follow the task with tasks.get or the event stream.',
+        tags: ['agents'],
+        security: [{ bearer: [] }],
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: jsonSchema(AgentExecuteRequest, 'input') } },
+        },
+        responses: {
+          '202': {
+            description: 'Queued',
+            content: { 'application/json': { schema: jsonSchema(AgentExecuteResponse, 'output') } },
+          },
+          ...errorResponses(),
+        },
+      },
+    },
+    '/api/ora/events': {
+      get: {
+        operationId: 'events_stream',
+        summary: 'The event log as Server-Sent Events (live, resumable)',
+        description:
+          'Scope: events:read (a key bound to an agent gets only its events). Each message is `id: <seq>`, ' +
+          '`event: <type>`, `data: <event JSON>` (as events.list items). Resume after the last id with the ' +
+          'Last-Event-ID header (EventSource sends it on reconnect) or `after`. Comment lines keep idle streams open.',
+        tags: ['events'],
+        security: [{ bearer: [] }],
+        parameters: [
+          {
+            name: 'types',
+            in: 'query',
+            description: 'Comma-separated event types, `<domain>.*` or `*`',
+            schema: { type: 'string' },
+          },
+          { name: 'agentId', in: 'query', schema: { type: 'string', format: 'uuid' } },
+          { name: 'taskId', in: 'query', schema: { type: 'string', format: 'uuid' } },
+          {
+            name: 'after',
+            in: 'query',
+            description: 'Start after this event seq',
+            schema: { type: 'string', pattern: '^\\d+$' },
+          },
+          {
+            name: 'Last-Event-ID',
+            in: 'header',
+            description: 'Start after this event seq (wins over after)',
+            schema: { type: 'string', pattern: '^\\d+$' },
+          },
+        ],
+        responses: {
+          '200': { description: 'The stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
           ...errorResponses(),
         },
       },

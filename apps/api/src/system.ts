@@ -4,6 +4,7 @@ import {
   Authenticator,
   createFirstKeyIfNone,
   createQueueDriver,
+  embedMemories,
   ensureBootstrapKey,
   ensureBuiltinWorkflows,
   ensureDefaultAgents,
@@ -14,8 +15,10 @@ import {
   MemoryRateLimiter,
   type QueueDriver,
   type RateLimiter,
-  RedisRateLimiter,
+  type Resolver,
+  SyncedRateLimiter,
   startJobConsumers,
+  summarizeConversationJob,
   systemClock,
   type TaskHandlers,
   TaskRuntime,
@@ -26,7 +29,10 @@ import { createDatabase, migrateToLatest, type OraDatabase } from '@ora/db';
 import { Redis } from 'ioredis';
 import type { Logger as PinoLogger } from 'pino';
 import { Registry } from 'prom-client';
+import { type AgentsRuntime, createAgentsRuntime } from './agents-runtime';
 import type { Config } from './env';
+import { createEventsRuntime, type EventsRuntime } from './events-runtime';
+import { createMemoryRuntime, type MemoryRuntime } from './memory';
 import { createSiteRuntime, type SiteRuntime } from './site';
 
 /** Everything a running ORA holds: made once at start, passed down explicitly, closed at stop. */
@@ -47,6 +53,12 @@ export interface System {
   queue: QueueDriver;
   /** Dispatcher, and (where this process runs tasks) the worker and the maintenance loop. */
   tasks: TaskRuntime;
+  /** The event log's readers and wake-ups, the webhook dispatcher and delivery client. */
+  events: EventsRuntime;
+  /** Memory and conversations: embedder, search mode, access recorder, and the deps of their functions. */
+  memory: MemoryRuntime;
+  /** The agent runtime: LLM providers, what tools use, the built-in task handlers. */
+  agents: AgentsRuntime;
   /** Secret of a key created because the database had none; shown once by the caller. */
   firstKeySecret: string | null;
   close(): Promise<void>;
@@ -61,6 +73,8 @@ export interface SystemOptions {
   taskHandlers?: TaskHandlers;
   /** Worker and maintenance in this process; default from the config (ORA_RUN_WORKER). */
   tasks?: TaskRuntimeOptions;
+  /** How webhook hosts resolve (tests swap DNS answers); the system resolver by default. */
+  webhookResolver?: Resolver;
 }
 
 /** Postgres at DATABASE_URL, else PGlite in ORA_DATA_DIR (`memory://` keeps nothing, for tests). */
@@ -126,7 +140,10 @@ export async function createSystem(config: Config, log: PinoLogger, options: Sys
           { cause: error },
         );
       }
+      const client = redis;
+      closers.push(() => client.quit().catch(() => client.disconnect()));
       const subscriber = redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
+      closers.push(() => subscriber.quit().catch(() => subscriber.disconnect()));
       subscriber.on('error', (err) => log.warn({ err }, 'redis subscriber error'));
       await subscriber.connect();
       const channel = `${config.redisPrefix}keys:changed`;
@@ -134,12 +151,7 @@ export async function createSystem(config: Config, log: PinoLogger, options: Sys
       subscriber.on('message', (_channel, keyId: string) => authenticator.forget(keyId));
       // A reconnect may have missed messages: start the cache over.
       subscriber.on('ready', () => authenticator.forgetAll());
-      const client = redis;
-      closers.push(
-        () => client.quit().catch(() => undefined),
-        () => subscriber.quit().catch(() => undefined),
-      );
-      limiter = new FallbackRateLimiter(new RedisRateLimiter(redis, config.redisPrefix), log);
+      limiter = new FallbackRateLimiter(new SyncedRateLimiter(redis, config.redisPrefix, log), log);
       keyChanges = {
         keyChanged: async (keyId) => {
           authenticator.forget(keyId);
@@ -165,9 +177,22 @@ export async function createSystem(config: Config, log: PinoLogger, options: Sys
       ? createQueueDriver({ kind: 'bullmq', redisUrl: config.redisUrl, prefix: config.redisPrefix, log })
       : createQueueDriver({ kind: 'embedded', db: database.db, log });
     closers.push(() => queue.close());
-    const handlers = await loadTaskHandlers(config, options.taskHandlers ?? { byType: {} });
+    const events = await createEventsRuntime(
+      config,
+      { db: database.db, redis, queue, log },
+      options.webhookResolver ? { resolve: options.webhookResolver } : {},
+    );
+    closers.push(() => events.close());
+    const memory = await createMemoryRuntime(config, database, queue, log);
+    closers.push(() => memory.close());
+    // The built-in handlers (agent runtime, publish_post), with the ones given (tests) over them.
+    const agents = createAgentsRuntime(config, { database, log, site, memory });
+    const handlers = await loadTaskHandlers(config, {
+      byType: { ...agents.handlers.byType, ...options.taskHandlers?.byType },
+      agent: options.taskHandlers?.agent ?? agents.handlers.agent,
+    });
     const tasks = new TaskRuntime(
-      { db: database.db, queue, clock: systemClock, log, handlers },
+      { db: database.db, queue, clock: systemClock, log, handlers, memory: memory.services },
       options.tasks ??
         (config.runWorker
           ? {
@@ -176,13 +201,23 @@ export async function createSystem(config: Config, log: PinoLogger, options: Sys
             }
           : { worker: false, maintenanceIntervalMs: false }),
     );
+    agents.bindDispatch(tasks.dispatcher);
     tasks.start();
     closers.push(() => tasks.stop(config.shutdownDeadlineMs));
 
     // Every job of the catalogue other than task execution, with its handler (one line per domain).
-    const jobHandlers: JobHandlers = {};
+    const jobHandlers: JobHandlers = {
+      'webhook.deliver': (payload, _job, signal) => events.deliverer.deliverAll(payload.deliveryIds, signal),
+      'memory.embed': async (payload, _job, signal) => {
+        await embedMemories(memory.deps, payload.memoryIds, signal);
+      },
+      'conversation.summarize': (payload) => summarizeConversationJob(memory.deps, payload.conversationId),
+    };
     if (tasks.worker) {
-      const consumers = startJobConsumers(queue, jobHandlers, { concurrency: config.workerConcurrency });
+      const consumers = startJobConsumers(queue, jobHandlers, {
+        concurrency: config.workerConcurrency,
+        concurrencyByQueue: { webhooks: config.webhooks.concurrency },
+      });
       closers.push(() => consumers.close(config.shutdownDeadlineMs));
     }
 
@@ -203,6 +238,9 @@ export async function createSystem(config: Config, log: PinoLogger, options: Sys
       site,
       queue,
       tasks,
+      events,
+      memory,
+      agents,
       firstKeySecret,
       async close() {
         await usage.stop();

@@ -291,6 +291,20 @@ describe.each(modes)('the action API (%s)', (mode) => {
     );
   });
 
+  it("sends helmet's headers on pages and a short JSON set on API answers", async () => {
+    const page = await server.app.inject('/docs');
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.headers['strict-transport-security']).toBeTruthy();
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
+    const api = await call(server, server.rootKey, 'keys.whoami');
+    expect(api.headers).toMatchObject({
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+      'cache-control': 'no-store',
+    });
+    expect(api.headers['x-request-id']).toBe(api.body.requestId);
+  });
+
   it('answers an unknown route with NOT_FOUND in the error envelope', async () => {
     const res = await server.app.inject('/nothing-here');
     expect(res.statusCode).toBe(404);

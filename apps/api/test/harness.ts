@@ -1,4 +1,4 @@
-import { generateSecret, type TaskHandlers, type TaskRuntimeOptions } from '@ora/core';
+import { generateSecret, type Resolver, type TaskHandlers, type TaskRuntimeOptions } from '@ora/core';
 import { createTestPostgres, createTestRedisPrefix, servicesAvailable } from '@ora/testkit';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
@@ -31,6 +31,8 @@ export interface TestServerOptions {
   tasks?: TaskRuntimeOptions;
   /** Share another server's database and Redis (a second replica). */
   sameBackendAs?: TestServer;
+  /** How webhook hosts resolve (DNS answers a test can change). */
+  webhookResolver?: Resolver;
 }
 
 /** An ORA on its own database (PGlite in memory, or a fresh Postgres database and Redis prefix). */
@@ -66,6 +68,7 @@ export async function startTestServer(mode: Mode, options: TestServerOptions = {
   const system = await createSystem(config, pino({ level: config.logLevel }), {
     taskHandlers: options.taskHandlers ?? { byType: {} },
     tasks: options.tasks ?? { worker: false, maintenanceIntervalMs: false },
+    ...(options.webhookResolver ? { webhookResolver: options.webhookResolver } : {}),
   });
   const app = await buildApp(system, { validateOutput: true });
   await app.ready();

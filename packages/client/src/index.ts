@@ -5,3 +5,5 @@
 
 export type { CallOptions, OraClientOptions } from './client';
 export { OraClient, OraClientError } from './client';
+export type { VerifyWebhookOptions, WebhookHeaders } from './verify-webhook';
+export { verifyWebhook, WebhookVerificationError } from './verify-webhook';

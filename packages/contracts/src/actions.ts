@@ -1,12 +1,17 @@
 import type { z } from 'zod';
 import type { ActionDefinition } from './action';
+import { agentsActions, oraActions } from './agents.actions';
 import { analyticsActions } from './analytics.actions';
+import { conversationsActions } from './conversations.actions';
+import { eventsActions } from './events.actions';
 import { keysActions } from './keys.actions';
 import { leadsActions } from './leads.actions';
 import { mediaActions } from './media.actions';
+import { memoryActions } from './memory.actions';
 import { postsActions } from './posts.actions';
 import { settingsActions } from './settings.actions';
 import { tasksActions } from './tasks.actions';
+import { webhooksActions } from './webhooks.actions';
 
 export type { ActionDefinition } from './action';
 
@@ -19,6 +24,12 @@ export const actions = {
   ...leadsActions,
   ...analyticsActions,
   ...settingsActions,
+  ...webhooksActions,
+  ...eventsActions,
+  ...memoryActions,
+  ...conversationsActions,
+  ...agentsActions,
+  ...oraActions,
 } satisfies Record<string, ActionDefinition>;
 
 export type Actions = typeof actions;

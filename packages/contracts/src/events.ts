@@ -81,3 +81,46 @@ export const OraEvent = z.object({
   createdAt: Timestamp,
 });
 export type OraEvent = z.infer<typeof OraEvent>;
+
+/** Does `type` match `pattern`: an event type, `<domain>.*`, or `*`? */
+export function eventMatchesPattern(pattern: string, type: string): boolean {
+  if (pattern === '*' || pattern === type) return true;
+  return pattern.endsWith('.*') && type.startsWith(pattern.slice(0, -1));
+}
+
+const eventDomains = [...new Set(Object.keys(eventCatalog).map((t) => t.split('.')[0]))];
+
+/** An event type of the catalogue, `<domain>.*` (e.g. `task.*`) or `*` for every event. */
+export const EventPattern = z
+  .string()
+  .max(100)
+  .refine(
+    (p) => p === '*' || Object.hasOwn(eventCatalog, p) || (p.endsWith('.*') && eventDomains.includes(p.slice(0, -2))),
+    { message: `expected an event type, "<domain>.*" (domains: ${eventDomains.join(', ')}) or "*"` },
+  )
+  .meta({ description: 'An event type, "<domain>.*" or "*"' });
+export type EventPattern = z.infer<typeof EventPattern>;
+
+/** A position in the event log: an event's `seq` (the live stream's `id:` and Last-Event-ID). */
+export const EventSeq = z
+  .string()
+  .regex(/^\d{1,19}$/, 'an event seq (digits)')
+  .meta({ description: "An event's seq: read the events after it" });
+
+export const EventsListInput = z.object({
+  cursor: z.string().max(500).optional().meta({ description: 'The nextCursor of the previous page' }),
+  after: EventSeq.optional().meta({
+    description: 'Start after this event (its seq, as the live stream sends it); default: the oldest event',
+  }),
+  limit: z.number().int().min(1).max(500).default(100),
+  types: z.array(EventPattern).min(1).max(50).optional(),
+  agentId: Id.optional(),
+  taskId: Id.optional(),
+});
+export const EventsListOutput = z.object({
+  items: z.array(OraEvent),
+  nextCursor: z
+    .string()
+    .nullable()
+    .meta({ description: 'Pass as cursor for the next page; null when no more events are there yet' }),
+});

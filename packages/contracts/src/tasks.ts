@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AgentRun } from './agents';
 import { Id, PageInput, page, Timestamp } from './common';
 
 export const TaskStatus = z.enum([
@@ -76,19 +77,8 @@ export const TaskEvent = z.object({
 });
 export type TaskEvent = z.infer<typeof TaskEvent>;
 
-export const TaskRun = z.object({
-  id: Id,
-  agentId: Id,
-  status: z.string(),
-  provider: z.string().nullable(),
-  model: z.string().nullable(),
-  totalTokens: z.number().int(),
-  cost: z.number(),
-  durationMs: z.number().int().nullable(),
-  errorMessage: z.string().nullable(),
-  startedAt: Timestamp,
-  completedAt: Timestamp.nullable(),
-});
+/** A run of the task's agent: transcript, tool calls, provider attempts, tokens, cost (see agents.ts). */
+export const TaskRun = AgentRun;
 
 const StepFields = {
   agent: z.string().min(1).max(100).optional().meta({ description: 'Agent slug or id; absent for a system task' }),

@@ -16,6 +16,9 @@ import * as site03 from './2026_11_25_130300_create_page_views';
 import * as site04 from './2026_11_25_130400_create_site_settings';
 import * as queue00 from './2026_11_25_140000_create_queue_jobs';
 import * as tasks01 from './2026_11_25_150000_create_task_chains';
+import * as memory01 from './2026_11_25_160000_memory_search';
+import * as events01 from './2026_11_25_170000_event_positions_and_webhook_leases';
+import * as agents01 from './2026_11_25_180000_agent_runtime';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder at run time) so the same
@@ -39,4 +42,7 @@ export const migrations: Record<string, Migration> = {
   '2026_11_25_130400_create_site_settings': site04,
   '2026_11_25_140000_create_queue_jobs': queue00,
   '2026_11_25_150000_create_task_chains': tasks01,
+  '2026_11_25_160000_memory_search': memory01,
+  '2026_11_25_170000_event_positions_and_webhook_leases': events01,
+  '2026_11_25_180000_agent_runtime': agents01,
 };

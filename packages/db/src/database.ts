@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { PGliteDialect } from './pglite-dialect';
 import type { Database } from './types';
+import { findVectorType, registerPgliteVectorType } from './vector';
 
 export type DatabaseKind = 'postgres' | 'pglite';
 
@@ -59,9 +60,18 @@ export async function createDatabase(options: DatabaseOptions): Promise<OraDatab
     extensions: { vector },
     parsers: { [INT8_OID]: asText, [NUMERIC_OID]: asText },
   });
-  return wrap(new Kysely<Database>({ dialect: new PGliteDialect(pglite) }), 'pglite', async () => {
+  const handle = wrap(new Kysely<Database>({ dialect: new PGliteDialect(pglite) }), 'pglite', async () => {
     await pglite.close();
   });
+  // pgvector arrives with a migration: once it is there, vectors can be bound in binary.
+  const refresh = handle.refreshCapabilities.bind(handle);
+  handle.refreshCapabilities = async () => {
+    const capabilities = await refresh();
+    const type = capabilities.vector ? await findVectorType(handle.db) : null;
+    if (type) registerPgliteVectorType(pglite, type);
+    return capabilities;
+  };
+  return handle;
 }
 
 function wrap(db: Kysely<Database>, kind: DatabaseKind, end: () => Promise<void>): OraDatabase {

@@ -10,3 +10,5 @@ export { PGliteDialect } from './pglite-dialect';
 export * from './schema';
 export * from './schema/keys';
 export type { Database } from './types';
+export type { VectorType } from './vector';
+export { encodeVector, findVectorType } from './vector';

@@ -4,6 +4,8 @@
  * webhook receiver).
  */
 
+export type { FakeHandler, FakeMessage, FakeProvider, FakeRequest, FakeStep, FakeToolCall } from './fake-providers';
+export { FAKE_PNG_BASE64, fakeEmbedding, startFakeAnthropic, startFakeOpenAI } from './fake-providers';
 export type { TestPostgres } from './services';
 export {
   createTestPostgres,
@@ -12,3 +14,11 @@ export {
   TEST_POSTGRES_URL,
   TEST_REDIS_URL,
 } from './services';
+export type {
+  ReceivedRequest,
+  ReceiverReply,
+  ReceiverScript,
+  WebhookReceiver,
+  WebhookReceiverOptions,
+} from './webhook-receiver';
+export { createWebhookReceiver } from './webhook-receiver';

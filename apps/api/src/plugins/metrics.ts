@@ -22,9 +22,10 @@ export const metricsPlugin = fp(
       registers: [registry],
     });
     app.decorateRequest('oraAction', undefined);
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
       const action = request.oraAction ?? `${request.method} ${request.routeOptions.url ?? 'unmatched'}`;
       latency.observe({ action, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+      done();
     });
     app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
       reply.type(registry.contentType);

@@ -120,6 +120,8 @@ export async function actionRoutes(app: FastifyInstance, options: ActionRoutesOp
   async function execute(ctx: ActionContext, name: ActionName, data: unknown): Promise<unknown> {
     const handler = actionHandlers[name] as (ctx: ActionContext, data: unknown) => Promise<unknown>;
     const result = await handler(ctx, data);
+    // A mutation may have committed events: readers of the log (streams, webhooks) look now.
+    if (actions[name].mutates) system.events.wake.announce();
     if (options.validateOutput) {
       const checked = actions[name].output.safeParse(result);
       if (!checked.success) {

@@ -13,6 +13,27 @@ export const jobCatalog = {
     payload: z.object({ taskId: z.uuid() }),
     options: {} as EnqueueOptions,
   },
+  // One attempt of each of a few webhook deliveries (sent side by side; a burst of events shares
+  // jobs, so the queue's cost is not paid per delivery). The retry schedule lives on the delivery
+  // rows; the job's own tries only cover failures to reach the database.
+  'webhook.deliver': {
+    queue: 'webhooks',
+    payload: z.object({ deliveryIds: z.array(z.uuid()).min(1).max(100) }),
+    options: { attempts: 3, backoffMs: 1000 } as EnqueueOptions,
+  },
+  // Embeds memories whose text (or the configured model) changed; enqueued after the write
+  // commits, and re-enqueued by the memory sweep for what a lost job left.
+  'memory.embed': {
+    queue: 'memory',
+    payload: z.object({ memoryIds: z.array(z.uuid()).min(1).max(100) }),
+    options: { attempts: 3, backoffMs: 2000 } as EnqueueOptions,
+  },
+  // Folds a long conversation's older messages into its summary (the messages stay).
+  'conversation.summarize': {
+    queue: 'memory',
+    payload: z.object({ conversationId: z.uuid() }),
+    options: { attempts: 2, backoffMs: 5000 } as EnqueueOptions,
+  },
 } as const;
 
 interface CatalogEntry {
@@ -46,7 +67,7 @@ export async function enqueueJob<N extends JobName>(
 export function startJobConsumers(
   queue: QueueDriver,
   handlers: JobHandlers,
-  options: { concurrency: number },
+  options: { concurrency: number; concurrencyByQueue?: Record<string, number> },
 ): { close(deadlineMs?: number): Promise<void> } {
   const names = Object.keys(handlers) as GenericJobName[];
   const queues = [...new Set(names.map((n) => (entries[n] as CatalogEntry).queue))];
@@ -61,7 +82,7 @@ export function startJobConsumers(
         if (!handler || !entry) throw new Error(`no handler for job ${job.name} on queue ${queueName}`);
         await handler(entry.payload.parse(job.payload), job, signal);
       },
-      options,
+      { concurrency: options.concurrencyByQueue?.[queueName] ?? options.concurrency },
     ),
   );
   return {

@@ -1,10 +1,9 @@
 import { type ActionData, type ActionOutput, type ApiKey, OraError, scopesWithin } from '@ora/contracts';
 import type { ApiKeyRow } from '@ora/db';
 import { sql } from 'kysely';
-import { z } from 'zod';
 import { recordAudit } from '../audit/audit';
 import { recordEvent } from '../events/events';
-import { decodeCursor, encodeCursor } from '../shared/cursor';
+import { pageFrom, timeIdAfter } from '../shared/cursor';
 import type { Actor, Clock, Db, DbOrTx, Logger } from '../shared/deps';
 import { displayPrefix, generateSecret, hashSecret } from './key-format';
 import { keyRowToApiKey } from './keys.repository';
@@ -104,17 +103,9 @@ export async function listKeys(
     .limit(input.limit + 1);
   if (!input.includeRevoked) query = query.where('revoked_at', 'is', null);
   if (actor.agentId) query = query.where('agent_id', '=', actor.agentId);
-  if (input.cursor) {
-    const [createdAt, id] = decodeCursor(input.cursor, z.tuple([z.iso.datetime(), z.uuid()]));
-    query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(new Date(createdAt), id)));
-  }
-  const rows = await query.execute();
-  const items = rows.slice(0, input.limit);
-  const last = items.at(-1);
-  return {
-    items: items.map(keyRowToApiKey),
-    nextCursor: rows.length > input.limit && last ? encodeCursor([last.created_at.toISOString(), last.id]) : null,
-  };
+  const after = timeIdAfter(input.cursor);
+  if (after) query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(...after)));
+  return pageFrom(await query.execute(), input.limit, (row) => [row.created_at.toISOString(), row.id], keyRowToApiKey);
 }
 
 export async function getKey(deps: Pick<KeyDeps, 'db'>, actor: Actor, id: string): Promise<ApiKey> {

@@ -1,5 +1,3 @@
-import type { Redis } from 'ioredis';
-
 /** One fixed window to count a request against. */
 export interface LimitWindow {
   /** Bucket name, e.g. `key:<id>:minute`. */
@@ -69,54 +67,4 @@ export class MemoryRateLimiter implements RateLimiter {
   async close(): Promise<void> {
     clearInterval(this.#sweep);
   }
-}
-
-// INCR every window, start its expiry on the first hit; answers count and remaining ms per window.
-const CONSUME_SCRIPT = `
-local out = {}
-for i, key in ipairs(KEYS) do
-  local window = tonumber(ARGV[i])
-  local count = redis.call('INCR', key)
-  local ttl = -1
-  if count > 1 then ttl = redis.call('PTTL', key) end
-  if ttl < 0 then
-    redis.call('PEXPIRE', key, window)
-    ttl = window
-  end
-  out[#out + 1] = count
-  out[#out + 1] = ttl
-end
-return out
-`;
-
-type RedisWithConsume = Redis & {
-  oraConsume(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
-};
-
-/** Shared by every replica through Redis: one round trip per request, whatever the windows. */
-export class RedisRateLimiter implements RateLimiter {
-  readonly #redis: RedisWithConsume;
-
-  constructor(
-    redis: Redis,
-    private readonly prefix: string,
-  ) {
-    redis.defineCommand('oraConsume', { lua: CONSUME_SCRIPT });
-    this.#redis = redis as RedisWithConsume;
-  }
-
-  async consume(windows: readonly LimitWindow[]): Promise<LimitDecision> {
-    const keys = windows.map((w) => `${this.prefix}rl:${w.bucket}`);
-    const reply = await this.#redis.oraConsume(keys.length, ...keys, ...windows.map((w) => w.windowMs));
-    return decide(
-      windows.map((w, i) => ({
-        bucket: w.bucket,
-        limit: w.limit,
-        count: Number(reply[i * 2]),
-        resetMs: Number(reply[i * 2 + 1]),
-      })),
-    );
-  }
-
-  async close(): Promise<void> {}
 }

@@ -10,6 +10,8 @@ export class Batcher<In, Out> {
   constructor(
     private readonly run: (items: In[]) => Promise<Out[]>,
     private readonly maxSize = 100,
+    /** Wait this long (ms) for more calls before a batch runs; 0: the end of the current turn. */
+    private readonly lingerMs = 0,
   ) {}
 
   add(item: In): Promise<Out> {
@@ -18,7 +20,8 @@ export class Batcher<In, Out> {
       if (this.#pending.length >= this.maxSize) this.#flush();
       else if (!this.#scheduled) {
         this.#scheduled = true;
-        setImmediate(() => this.#flush());
+        if (this.lingerMs > 0) setTimeout(() => this.#flush(), this.lingerMs);
+        else setImmediate(() => this.#flush());
       }
     });
   }
@@ -33,7 +36,7 @@ export class Batcher<In, Out> {
     }
     this.run(batch.map((b) => b.item)).then(
       (outs) => {
-        batch.forEach((b, i) => b.resolve(outs[i] as Out));
+        for (const [i, b] of batch.entries()) b.resolve(outs[i] as Out);
       },
       (error) => {
         for (const b of batch) b.reject(error);

@@ -1,10 +1,9 @@
 import { type ActionData, type ActionOutput, type Lead, OraError, type PublicLeadInput } from '@ora/contracts';
 import type { LeadRow } from '@ora/db';
 import { sql } from 'kysely';
-import { z } from 'zod';
 import { recordAudit } from '../audit/audit';
 import { recordEvent } from '../events/events';
-import { decodeCursor, encodeCursor } from '../shared/cursor';
+import { pageFrom, timeIdAfter } from '../shared/cursor';
 import type { Actor, Clock, Db, DbOrTx } from '../shared/deps';
 import { leadRowToLead } from './leads.repository';
 
@@ -109,17 +108,9 @@ export async function listLeads(
   if (input.source) query = query.where('source', '=', input.source);
   if (input.tag) query = query.where('tags', '@>', sql<string[]>`array[${input.tag}]::text[]`);
   if (input.email) query = query.where(sql`lower(email)`, '=', input.email.toLowerCase());
-  if (input.cursor) {
-    const [createdAt, id] = decodeCursor(input.cursor, z.tuple([z.iso.datetime(), z.uuid()]));
-    query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(new Date(createdAt), id)));
-  }
-  const rows = await query.execute();
-  const items = rows.slice(0, input.limit);
-  const last = items.at(-1);
-  return {
-    items: items.map(leadRowToLead),
-    nextCursor: rows.length > input.limit && last ? encodeCursor([last.created_at.toISOString(), last.id]) : null,
-  };
+  const after = timeIdAfter(input.cursor);
+  if (after) query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(...after)));
+  return pageFrom(await query.execute(), input.limit, (row) => [row.created_at.toISOString(), row.id], leadRowToLead);
 }
 
 export async function updateLead(deps: LeadDeps, actor: Actor, input: ActionData<'leads.update'>): Promise<Lead> {

@@ -1,9 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { type ActionData, type ActionOutput, type MediaItem, OraError } from '@ora/contracts';
 import type { MediaRow } from '@ora/db';
-import { z } from 'zod';
 import { recordAudit } from '../audit/audit';
-import { decodeCursor, encodeCursor } from '../shared/cursor';
+import { pageFrom, timeIdAfter } from '../shared/cursor';
 import type { Actor, Clock, Db, Logger } from '../shared/deps';
 import { mediaRowToMedia } from './media.repository';
 import { sniffContentType } from './media-sniff';
@@ -109,17 +108,9 @@ export async function listMedia(
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')
     .limit(input.limit + 1);
-  if (input.cursor) {
-    const [createdAt, id] = decodeCursor(input.cursor, z.tuple([z.iso.datetime(), z.uuid()]));
-    query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(new Date(createdAt), id)));
-  }
-  const rows = await query.execute();
-  const items = rows.slice(0, input.limit);
-  const last = items.at(-1);
-  return {
-    items: items.map(mediaRowToMedia),
-    nextCursor: rows.length > input.limit && last ? encodeCursor([last.created_at.toISOString(), last.id]) : null,
-  };
+  const after = timeIdAfter(input.cursor);
+  if (after) query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(...after)));
+  return pageFrom(await query.execute(), input.limit, (row) => [row.created_at.toISOString(), row.id], mediaRowToMedia);
 }
 
 async function findMediaRow(db: Db, id: string): Promise<MediaRow> {

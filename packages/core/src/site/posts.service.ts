@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import { recordAudit } from '../audit/audit';
 import { recordEvent } from '../events/events';
-import { decodeCursor, encodeCursor } from '../shared/cursor';
+import { decodeCursor, encodeCursor, pageFrom, timeIdAfter } from '../shared/cursor';
 import { type Actor, type Clock, type Db, type DbOrTx, type Logger, systemActor } from '../shared/deps';
 import { contentOf, postRowToPost, revisionRowToRevision } from './posts.repository';
 import { getSettings, postUrl } from './settings.service';
@@ -208,17 +208,9 @@ export async function listPosts(
     .limit(input.limit + 1);
   if (input.status) query = query.where('status', '=', input.status);
   if (input.tag) query = query.where('tags', '@>', sql<string[]>`array[${input.tag}]::text[]`);
-  if (input.cursor) {
-    const [createdAt, id] = decodeCursor(input.cursor, z.tuple([z.iso.datetime(), z.uuid()]));
-    query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(new Date(createdAt), id)));
-  }
-  const rows = await query.execute();
-  const items = rows.slice(0, input.limit);
-  const last = items.at(-1);
-  return {
-    items: items.map(postRowToPost),
-    nextCursor: rows.length > input.limit && last ? encodeCursor([last.created_at.toISOString(), last.id]) : null,
-  };
+  const after = timeIdAfter(input.cursor);
+  if (after) query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(...after)));
+  return pageFrom(await query.execute(), input.limit, (row) => [row.created_at.toISOString(), row.id], postRowToPost);
 }
 
 /** Changes a post's content; the state it replaces is kept as a revision. Status changes have their own actions. */

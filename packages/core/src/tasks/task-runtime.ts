@@ -1,3 +1,4 @@
+import { closeAbandonedRuns } from '../agents/runs.maintenance';
 import type { MemoryServices } from '../memory/memory.deps';
 import { runMemoryMaintenance } from '../memory/memory.maintenance';
 import type { QueueDriver } from '../queue/queue-driver';
@@ -73,6 +74,7 @@ export class TaskRuntime {
       await runTaskMaintenance(deps, this.#options.maintenance);
       await runDueSchedules({ db: deps.db, clock: deps.clock, dispatch: this.dispatcher });
       await runWebhookMaintenance(deps);
+      await closeAbandonedRuns(deps);
     } catch (error) {
       this.#deps.log.warn({ err: error }, 'task maintenance failed; retrying on the next pass');
     }

@@ -8,7 +8,7 @@ import { Batcher } from '../shared/batcher';
 import type { Clock, Db, DbOrTx, Logger } from '../shared/deps';
 import { type Dispatcher, TASKS_QUEUE, taskJobId } from './dispatcher';
 import { type DependencyResult, NonRetryableTaskError, type TaskHandlers, type TaskOutcome } from './handlers';
-import { enqueueDispatch, recordTransition, releaseDependents, transition } from './state';
+import { enqueueDispatch, releaseDependents, transition } from './state';
 import { taskRowToTask } from './tasks.repository';
 
 export interface TaskWorkerOptions {
@@ -311,7 +311,7 @@ export class TaskWorker {
       .select(['id', 'status', 'attempt_count', 'priority', 'scheduled_for', 'next_attempt_at'])
       .where('id', '=', taskId)
       .executeTakeFirst();
-    if (!row || row.status !== 'queued') return;
+    if (row?.status !== 'queued') return;
     const due = Math.max(row.scheduled_for?.getTime() ?? 0, row.next_attempt_at?.getTime() ?? 0);
     const delayMs = due - this.#deps.clock.now().getTime();
     if (delayMs <= 0) return;

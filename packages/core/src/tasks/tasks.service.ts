@@ -7,7 +7,7 @@ import { runsOf } from '../agents/agents.repository';
 import { recordAudit } from '../audit/audit';
 import type { PendingEvent } from '../events/events';
 import { Batcher } from '../shared/batcher';
-import { decodeCursor, encodeCursor } from '../shared/cursor';
+import { pageFrom, timeIdAfter } from '../shared/cursor';
 import type { Actor, Clock, Db, DbOrTx } from '../shared/deps';
 import { type PlannedStep, planDag } from './dag';
 import {
@@ -454,17 +454,15 @@ export async function listTasks(
     const agents = await resolveAgents(deps.db, [input.agent]);
     query = query.where('assigned_to', '=', agents.get(input.agent) as string);
   }
-  if (input.cursor) {
-    const [createdAt, id] = decodeCursor(input.cursor, z.tuple([z.iso.datetime(), z.uuid()]));
-    query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(new Date(createdAt), id)));
-  }
-  const rows = await query.execute();
-  const items = rows.slice(0, input.limit);
-  const last = items.at(-1);
-  return {
-    items: await tasksWithRelations(deps.db, items),
-    nextCursor: rows.length > input.limit && last ? encodeCursor([last.created_at.toISOString(), last.id]) : null,
-  };
+  const after = timeIdAfter(input.cursor);
+  if (after) query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(...after)));
+  const page = pageFrom(
+    await query.execute(),
+    input.limit,
+    (row) => [row.created_at.toISOString(), row.id],
+    (row) => row,
+  );
+  return { items: await tasksWithRelations(deps.db, page.items), nextCursor: page.nextCursor };
 }
 
 export async function getTask(

@@ -111,7 +111,7 @@ export async function runWorkflow(
   deps: TaskDeps,
   actor: Actor,
   input: ActionData<'workflows.run'>,
-  options: { idempotencyKey?: string } = {},
+  options: { idempotencyKey?: string; parentTaskId?: string; delegatedBy?: string } = {},
 ): Promise<ActionOutput<'workflows.run'>> {
   const row = await findWorkflow(deps.db, input.name, input.version);
   const definition = WorkflowDefinition.parse(row.definition);
@@ -130,5 +130,8 @@ export async function runWorkflow(
     chain: { title: `${row.name} v${row.version}`, ...input.chain },
     ...(input.source ? { source: input.source } : {}),
     ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
+    // An agent's delegation: the workflow joins the delegating task's chain (and its budget).
+    ...(options.parentTaskId ? { parentTaskId: options.parentTaskId } : {}),
+    ...(options.delegatedBy ? { delegatedBy: options.delegatedBy } : {}),
   });
 }

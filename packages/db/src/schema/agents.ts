@@ -49,12 +49,40 @@ export interface AgentRunTable {
   started_at: Generated<Date>;
   completed_at: Date | null;
   created_at: Generated<Date>;
+  /** The task attempt this run was. */
+  attempt: number | null;
+  steps: Generated<number>;
+  /** completed, max_steps, token_budget, cost_budget, timeout, cancelled, error, no_provider. */
+  stop_reason: string | null;
+  /** The model the task asked for (tasks.retry's modelOverride), when it did. */
+  requested_model: string | null;
+  /** Time spent inside provider calls (and their retry waits). */
+  provider_ms: number | null;
 }
 export type AgentRunRow = Selectable<AgentRunTable>;
 export type NewAgentRunRow = Insertable<AgentRunTable>;
 export type AgentRunRowUpdate = Updateable<AgentRunTable>;
 
+/** One tool call of a task, durable across attempts: (task, step, call) is its id. */
+export interface AgentToolCallTable {
+  id: Generated<string>;
+  task_id: string;
+  step: number;
+  call_index: number;
+  run_id: string | null;
+  attempt: number;
+  tool: string;
+  arguments: Generated<unknown>;
+  status: 'success' | 'error';
+  result: unknown | null;
+  error_message: string | null;
+  started_at: Date;
+  completed_at: Date;
+}
+export type AgentToolCallRow = Selectable<AgentToolCallTable>;
+
 export interface AgentTables {
   agents: AgentTable;
   agent_runs: AgentRunTable;
+  agent_tool_calls: AgentToolCallTable;
 }

@@ -6,6 +6,10 @@ export interface ConversationTable {
   agent_id: string | null;
   title: string | null;
   summary: string | null;
+  /** The summary covers the messages up to this seq (int8, as a string). */
+  summary_through_seq: string | null;
+  summary_token_count: number | null;
+  summarized_at: Date | null;
   /** The plan's message array, kept for compatibility; conversation_messages is the record. */
   messages: Generated<unknown>;
   message_count: Generated<number>;

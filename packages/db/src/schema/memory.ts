@@ -24,7 +24,11 @@ export interface MemoryTable {
   embedding?: string | null;
   embedding_model: string | null;
   embedded_at: Date | null;
+  /** Hash of the text the embedding is computed from (summary and content_text). */
   content_hash: string | null;
+  /** The last failed embedding attempt (the sweep waits before trying again). */
+  embedding_error: string | null;
+  embedding_failed_at: Date | null;
   source: Generated<'server' | 'desktop' | 'sync'>;
   sync_id: string | null;
   synced_at: Date | null;
@@ -59,6 +63,12 @@ export interface MemoryVersionTable {
   key: string;
   source: string;
   change: 'insert' | 'update' | 'archive' | 'delete' | 'revert';
+  is_pinned: Generated<boolean>;
+  /** The content is an encryption envelope (AES-256-GCM), like the memory's own at that version. */
+  is_encrypted: Generated<boolean>;
+  is_archived: Generated<boolean>;
+  is_deleted: Generated<boolean>;
+  expires_at: Date | null;
   written_by_run_id: string | null;
   written_by_task_id: string | null;
   written_by_key_id: string | null;

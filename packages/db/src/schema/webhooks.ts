@@ -26,6 +26,10 @@ export interface WebhookTable {
   last_error: string | null;
   /** The owning key; no foreign key. */
   api_key_id: string | null;
+  /** Set when a key bound to an agent made it: only that agent's events reach it. */
+  agent_id: string | null;
+  /** When the current run of failed attempts began (null after a success). */
+  failing_since: Date | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
@@ -49,6 +53,14 @@ export interface WebhookDeliveryTable {
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
   completed_at: Date | null;
+  /**
+   * Set while an attempt is in flight (the API reports the delivery as `delivering`; the stored
+   * status stays pending or failed, so taking the lease is a HOT update). Past it, the attempt's
+   * worker is taken for dead and the delivery is tried again.
+   */
+  lease_expires_at: Date | null;
+  /** Attempts since the delivery was created or last replayed (max_retries counts against these). */
+  round_attempts: Generated<number>;
 }
 export type WebhookDeliveryRow = Selectable<WebhookDeliveryTable>;
 export type NewWebhookDeliveryRow = Insertable<WebhookDeliveryTable>;

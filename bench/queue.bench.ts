@@ -1,0 +1,285 @@
+/**
+ * `pnpm bench queue [--tasks 3000] [--warmup 300] [--concurrency 50] [--paced 200]`
+ *
+ * No-op tasks created through the API (`POST /api/ora/tasks.create`, 50 requests in flight) and
+ * completed by a worker process (concurrency 50), on real Postgres + Redis: tasks/s from the first
+ * create to the last success, and create-to-success latency (the task row's completed_at minus
+ * created_at). Beside it, in the same run, raw BullMQ: jobs added 50 at a time and completed by a
+ * BullMQ Worker at concurrency 50, add-to-completed.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Queue, Worker } from 'bullmq';
+import pg from 'pg';
+import {
+  type BenchReport,
+  type ChildServer,
+  createBenchDatabase,
+  createBenchRedisPrefix,
+  type Figure,
+  neutralEnv,
+  progress,
+  repoRoot,
+  spawnUntilReady,
+} from './lib';
+
+export const description = 'tasks through the API and a worker on Postgres + Redis, against raw BullMQ';
+
+const REDIS_URL = 'redis://127.0.0.1:6379';
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+/** Runs `work(i)` for i in [0, n) with at most `inFlight` at once. */
+async function pool(n: number, inFlight: number, work: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < n) {
+        const i = next++;
+        await work(i);
+      }
+    }),
+  );
+}
+
+async function waitFor(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((r) => setImmediate(r));
+}
+
+interface Measured {
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+async function rawBullmq(
+  prefix: string,
+  count: number,
+  concurrency: number,
+  inFlight = concurrency,
+): Promise<Measured> {
+  const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
+  const name = 'raw';
+  const queue = new Queue(name, { connection, prefix: `${prefix}raw` });
+  const latencies: number[] = [];
+  let done = 0;
+  let resolveAll: () => void = () => {};
+  const all = new Promise<void>((resolve) => {
+    resolveAll = resolve;
+  });
+  const worker = new Worker(name, async () => {}, {
+    connection,
+    prefix: `${prefix}raw`,
+    concurrency,
+    removeOnComplete: { count: 1000 },
+  });
+  const added = new Map<string, number>();
+  worker.on('completed', (job) => {
+    const at = added.get(job.id as string);
+    if (at !== undefined) latencies.push(performance.now() - at);
+    added.delete(job.id as string);
+    if (++done === count) resolveAll();
+  });
+  await worker.waitUntilReady();
+  const started = performance.now();
+  await pool(count, inFlight, async () => {
+    const before = performance.now();
+    const job = await queue.add('noop', {});
+    added.set(job.id as string, before);
+    if (inFlight === 1) await waitFor(() => !added.has(job.id as string) || latencies.length >= done);
+  });
+  await all;
+  const seconds = (performance.now() - started) / 1000;
+  await worker.close();
+  await queue.obliterate({ force: true }).catch(() => undefined);
+  await queue.close();
+  latencies.sort((a, b) => a - b);
+  return { perSecond: count / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+async function oraTasks(
+  api: ChildServer,
+  key: string,
+  databaseUrl: string,
+  count: number,
+  concurrency: number,
+  label: string,
+): Promise<Measured> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const ids: string[] = [];
+    const started = performance.now();
+    const startedAt = new Date();
+    await pool(count, concurrency, async (i) => {
+      const response = await fetch(`${api.url}/api/ora/tasks.create`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ taskType: 'bench.noop', title: `${label} ${i}` }),
+      });
+      const body = (await response.json()) as { data?: { tasks: Array<{ id: string }> }; error?: { message: string } };
+      if (!response.ok || !body.data)
+        throw new Error(`tasks.create answered ${response.status}: ${body.error?.message}`);
+      const id = body.data.tasks[0]?.id as string;
+      ids.push(id);
+      if (concurrency === 1) {
+        // Latency run: one task at a time, the next once this one succeeded.
+        for (;;) {
+          const { rows } = await client.query<{ status: string }>('select status from agent_tasks where id = $1', [id]);
+          if (rows[0]?.status === 'success') break;
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      }
+    });
+    progress(
+      `  ${label}: ${count} tasks created in ${((performance.now() - started) / 1000).toFixed(1)} s; waiting for them`,
+    );
+    for (;;) {
+      const { rows } = await client.query<{ n: string }>(
+        `select count(*) as n from agent_tasks where status = 'success' and created_at >= $1`,
+        [startedAt],
+      );
+      if (Number(rows[0]?.n) >= count) break;
+      if (performance.now() - started > 300_000) throw new Error('tasks did not finish within 5 minutes');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const { rows } = await client.query<{ first: Date; last: Date; latencies: number[] }>(
+      `select min(created_at) as first, max(completed_at) as last,
+              array_agg(extract(epoch from (completed_at - created_at)) * 1000 order by 1) as latencies
+         from agent_tasks where created_at >= $1`,
+      [startedAt],
+    );
+    const row = rows[0] as { first: Date; last: Date; latencies: number[] };
+    const seconds = (row.last.getTime() - row.first.getTime()) / 1000;
+    const latencies = row.latencies.map(Number).sort((a, b) => a - b);
+    return { perSecond: count / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  } finally {
+    await client.end();
+  }
+}
+
+export async function run(args: string[]): Promise<BenchReport> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      tasks: { type: 'string', default: '3000' },
+      warmup: { type: 'string', default: '300' },
+      concurrency: { type: 'string', default: '50' },
+      paced: { type: 'string', default: '200' },
+    },
+  });
+  const paced = Number(values.paced);
+  const count = Number(values.tasks);
+  const warmup = Number(values.warmup);
+  const concurrency = Number(values.concurrency);
+
+  const database = await createBenchDatabase('queue');
+  const redis = createBenchRedisPrefix('queue');
+  const { generateSecret } = await import('@ora/core');
+  const key = generateSecret();
+  const env = {
+    ...neutralEnv(),
+    DATABASE_URL: database.url,
+    REDIS_URL,
+    ORA_REDIS_PREFIX: redis.prefix,
+    ORA_BOOTSTRAP_KEY: key,
+    LOG_LEVEL: 'warn',
+    PORT: '0',
+    ORA_WORKER_PORT: '0',
+    ORA_RATE_LIMIT_PER_MINUTE: '1000000000',
+    ORA_RATE_LIMIT_PER_DAY: '1000000000',
+    ORA_RATE_LIMIT_GLOBAL_PER_MINUTE: '1000000000',
+    ORA_TASK_HANDLERS: path.join(repoRoot, 'bench/fixtures/noop-handlers.ts'),
+    ORA_WORKER_CONCURRENCY: String(concurrency),
+  };
+  const children: ChildServer[] = [];
+  try {
+    progress('starting the API (no worker in it) and one worker process');
+    const api = await spawnUntilReady({
+      label: 'api',
+      args: ['--import', 'tsx', 'apps/api/src/cli.ts', 'start'],
+      env: { ...env, ORA_RUN_WORKER: 'false' },
+      readyLine: /ORA is ready at (http:\/\/\S+)/,
+      readyPath: '/readyz',
+    });
+    children.push(api);
+    const worker = await spawnUntilReady({
+      label: 'worker',
+      args: ['--import', 'tsx', 'apps/worker/src/main.ts'],
+      env,
+      readyLine: /metrics on (http:\/\/\S+)/,
+    });
+    children.push(worker);
+
+    progress(`raw BullMQ: warm-up ${warmup}, then ${count} jobs at concurrency ${concurrency}`);
+    await rawBullmq(redis.prefix, warmup, concurrency);
+    const raw = await rawBullmq(redis.prefix, count, concurrency);
+    const rawPaced = await rawBullmq(redis.prefix, paced, concurrency, 1);
+    progress(`  raw BullMQ: ${raw.perSecond.toFixed(0)} jobs/s; one at a time p50 ${rawPaced.p50.toFixed(1)} ms`);
+
+    progress(`ORA: warm-up ${warmup}, then ${count} tasks at concurrency ${concurrency}`);
+    await oraTasks(api, key, database.url, warmup, concurrency, 'warm-up');
+    const ours = await oraTasks(api, key, database.url, count, concurrency, 'measured');
+    const oursPaced = await oraTasks(api, key, database.url, paced, 1, 'one at a time');
+    progress(`  ORA: ${ours.perSecond.toFixed(0)} tasks/s; one at a time p50 ${oursPaced.p50.toFixed(1)} ms`);
+
+    const figures: Figure[] = [
+      {
+        name: `tasks/s, create -> success (concurrency ${concurrency})`,
+        unit: 'req/s',
+        ours: ours.perSecond,
+        baseline: raw.perSecond,
+        higherIsBetter: true,
+        target: { on: 'ratio', atLeast: 0.15 },
+      },
+      {
+        name: 'create -> success p50, one at a time',
+        unit: 'ms',
+        ours: oursPaced.p50,
+        baseline: rawPaced.p50,
+        higherIsBetter: false,
+        target: { on: 'ours', atMost: 10 },
+      },
+      {
+        name: 'create -> success p99, one at a time',
+        unit: 'ms',
+        ours: oursPaced.p99,
+        baseline: rawPaced.p99,
+        higherIsBetter: false,
+      },
+      {
+        name: `create -> success p50 under load (${concurrency} in flight)`,
+        unit: 'ms',
+        ours: ours.p50,
+        baseline: raw.p50,
+        higherIsBetter: false,
+      },
+      {
+        name: `create -> success p99 under load (${concurrency} in flight)`,
+        unit: 'ms',
+        ours: ours.p99,
+        baseline: raw.p99,
+        higherIsBetter: false,
+      },
+    ];
+    return {
+      summary:
+        'No-op tasks created through the API and completed by a worker process, on real Postgres + Redis, beside raw BullMQ add -> completed in the same run. "req/s" here reads as tasks (or jobs) per second.',
+      settings: [
+        `${count} measured tasks after ${warmup} warm-up ones; ${concurrency} creates in flight; worker concurrency ${concurrency}`,
+        'ORA: one API process (ORA_RUN_WORKER=false) and one worker process, LOG_LEVEL=warn; every task is a durable Postgres row with its event log, outbox and domain events',
+        `raw BullMQ: Queue.add with ${concurrency} in flight, a Worker at concurrency ${concurrency} in the bench process, no-op processor`,
+        `latency one at a time: ${paced} tasks (jobs), each created after the previous succeeded; under load: the throughput run's own`,
+        'latency: ORA from the task row (completed_at - created_at); BullMQ from before add() to the completed event',
+      ],
+      figures,
+    };
+  } finally {
+    for (const child of children.reverse()) await child.stop().catch(() => undefined);
+    await redis.clear().catch(() => undefined);
+    await database.drop().catch(() => undefined);
+  }
+}

@@ -1,0 +1,85 @@
+import { action } from './action';
+import {
+  Webhook,
+  WebhookDelivery,
+  WebhookIdInput,
+  WebhooksCreateInput,
+  WebhooksDeleteOutput,
+  WebhooksDeliveriesInput,
+  WebhooksDeliveriesOutput,
+  WebhooksListInput,
+  WebhooksListOutput,
+  WebhooksReplayInput,
+  WebhooksReplayOutput,
+  WebhooksRotateSecretInput,
+  WebhooksTestInput,
+  WebhooksUpdateInput,
+  WebhookWithSecret,
+} from './webhooks';
+
+/** The `webhooks.*` actions. */
+export const webhooksActions = {
+  'webhooks.create': action({
+    summary: 'Subscribe a URL to events; the signing secret is in this answer (and rotate_secret) only',
+    scope: 'webhooks:write',
+    mutates: true,
+    input: WebhooksCreateInput,
+    output: WebhookWithSecret,
+  }),
+  'webhooks.list': action({
+    summary: 'List webhooks with their delivery stats, newest first',
+    scope: 'webhooks:read',
+    mutates: false,
+    input: WebhooksListInput,
+    output: WebhooksListOutput,
+  }),
+  'webhooks.get': action({
+    summary: 'One webhook, with its delivery stats',
+    scope: 'webhooks:read',
+    mutates: false,
+    input: WebhookIdInput,
+    output: Webhook,
+  }),
+  'webhooks.update': action({
+    summary: "Change a webhook's URL, events, filters, retry schedule, or pause and re-enable it",
+    scope: 'webhooks:write',
+    mutates: true,
+    input: WebhooksUpdateInput,
+    output: Webhook,
+  }),
+  'webhooks.delete': action({
+    summary: 'Delete a webhook and its delivery log',
+    scope: 'webhooks:write',
+    mutates: true,
+    input: WebhookIdInput,
+    output: WebhooksDeleteOutput,
+  }),
+  'webhooks.test': action({
+    summary: 'Send a signed webhook.test message now and answer how the receiver replied',
+    scope: 'webhooks:write',
+    mutates: true,
+    input: WebhooksTestInput,
+    output: WebhookDelivery,
+  }),
+  'webhooks.rotate_secret': action({
+    summary: 'Issue a new signing secret; the old one keeps signing alongside for the grace period',
+    scope: 'webhooks:write',
+    mutates: true,
+    input: WebhooksRotateSecretInput,
+    output: WebhookWithSecret,
+  }),
+  'webhooks.deliveries': action({
+    summary: "A webhook's deliveries, newest first, each with its attempt log",
+    scope: 'webhooks:read',
+    mutates: false,
+    input: WebhooksDeliveriesInput,
+    output: WebhooksDeliveriesOutput,
+  }),
+  'webhooks.replay': action({
+    summary: 'Send a delivery again (same webhook-id), or every delivery that failed for good since a time',
+    scope: 'webhooks:write',
+    mutates: true,
+    input: WebhooksReplayInput,
+    output: WebhooksReplayOutput,
+  }),
+};

@@ -1,0 +1,231 @@
+import { eventMatchesPattern, type OraEvent, type WebhookFilters } from '@ora/contracts';
+import type { WebhookRow } from '@ora/db';
+import { sql } from 'kysely';
+import { type EventPosition, hasEventsAfter, type LoggedEvent, readEvents } from '../events/event-log';
+import type { QueueDriver } from '../queue/queue-driver';
+import type { Clock, Db, Logger } from '../shared/deps';
+import { enqueueDeliveries } from './webhooks.service';
+
+export const WEBHOOKS_CURSOR = 'webhooks';
+
+export interface DispatchDeps {
+  db: Db;
+  queue: QueueDriver;
+  clock: Clock;
+  log: Logger;
+}
+
+type Subscriber = Pick<WebhookRow, 'id' | 'events' | 'filters' | 'agent_id' | 'created_at'>;
+
+/** Does this webhook want this event: its types, its binding, its filters, and not older than it? */
+export function webhookWants(webhook: Subscriber, event: OraEvent): boolean {
+  if (new Date(event.createdAt) < webhook.created_at) return false;
+  if (!webhook.events.some((p) => eventMatchesPattern(p, event.type))) return false;
+  if (webhook.agent_id && event.agentId !== webhook.agent_id) return false;
+  const filters = (webhook.filters ?? {}) as WebhookFilters;
+  if (filters.agentIds && !filters.agentIds.includes(event.agentId ?? '')) return false;
+  const payload = (event.payload ?? {}) as Record<string, unknown>;
+  if (filters.taskTypes && !filters.taskTypes.includes(String(payload.taskType ?? ''))) return false;
+  for (const [field, wanted] of Object.entries(filters.payload ?? {})) {
+    const value = payload[field];
+    const allowed = Array.isArray(wanted) ? wanted : [wanted];
+    if (!allowed.some((w) => w === value)) return false;
+  }
+  return true;
+}
+
+/** The JSON body a webhook receives for an event (Standard Webhooks: type, timestamp, data). */
+export function deliveryBody(event: OraEvent) {
+  return {
+    id: event.id,
+    seq: event.seq,
+    type: event.type,
+    version: event.version,
+    timestamp: event.createdAt,
+    agentId: event.agentId,
+    taskId: event.taskId,
+    data: event.payload,
+  };
+}
+
+export interface DispatchResult {
+  /** false: another process holds the dispatcher's cursor right now. */
+  ran: boolean;
+  /** The cursor after this batch (when it ran). */
+  position: EventPosition | null;
+  events: number;
+  deliveries: Array<{ id: string; attempt_count: number }>;
+}
+
+/**
+ * One batch of the webhook dispatcher: the events after its cursor (below the horizon) become
+ * delivery rows, one per matching webhook, in the same transaction that moves the cursor. The
+ * (webhook, event) unique key makes a repeated batch harmless; `skip locked` on the cursor row
+ * lets one process at a time do it. Jobs are enqueued after the commit.
+ */
+export async function dispatchEvents(deps: DispatchDeps, batchSize = 500): Promise<DispatchResult> {
+  const result = await deps.db.transaction().execute(async (trx): Promise<DispatchResult> => {
+    const cursor = await trx
+      .selectFrom('event_cursors')
+      .select([sql<string>`txid::text`.as('txid'), 'seq'])
+      .where('name', '=', WEBHOOKS_CURSOR)
+      .forUpdate()
+      .skipLocked()
+      .executeTakeFirst();
+    if (!cursor) return { ran: false, position: null, events: 0, deliveries: [] };
+    const from = { txid: cursor.txid, seq: String(cursor.seq) };
+    const events = await readEvents(trx, from, batchSize);
+    if (events.length === 0) return { ran: true, position: from, events: 0, deliveries: [] };
+    const now = deps.clock.now();
+
+    const subscribers = await trx
+      .selectFrom('webhooks')
+      .select(['id', 'events', 'filters', 'agent_id', 'created_at'])
+      .where('is_active', '=', true)
+      .execute();
+    const webhookIds: string[] = [];
+    const eventSeqs: string[] = [];
+    const eventTypes: string[] = [];
+    const bodies: string[] = [];
+    for (const { event } of events) {
+      let body: string | null = null;
+      for (const webhook of subscribers) {
+        if (!webhookWants(webhook, event)) continue;
+        body ??= JSON.stringify(deliveryBody(event));
+        webhookIds.push(webhook.id);
+        eventSeqs.push(event.seq);
+        eventTypes.push(event.type);
+        bodies.push(body);
+      }
+    }
+    // One statement with four array parameters, however many deliveries: cheap to build and to plan.
+    const inserted = webhookIds.length
+      ? (
+          await sql<{ id: string; webhook_id: string; attempt_count: number }>`
+            insert into webhook_deliveries
+              (webhook_id, event_id, event_type, payload, status, next_attempt_at, created_at, updated_at)
+            select w, e, t, p::jsonb, 'pending', ${now}::timestamptz, ${now}::timestamptz, ${now}::timestamptz
+            from unnest(${webhookIds}::uuid[], ${eventSeqs}::bigint[], ${eventTypes}::text[], ${bodies}::text[])
+              as d(w, e, t, p)
+            on conflict (webhook_id, event_id) do nothing
+            returning id, webhook_id, attempt_count
+          `.execute(trx)
+        ).rows
+      : [];
+    const perWebhook = new Map<string, number>();
+    for (const row of inserted) perWebhook.set(row.webhook_id, (perWebhook.get(row.webhook_id) ?? 0) + 1);
+    if (perWebhook.size) {
+      const values = sql.join([...perWebhook].map(([id, n]) => sql`(${id}::uuid, ${n}::int)`));
+      await sql`
+        update webhooks set total_deliveries = total_deliveries + v.n, last_triggered_at = ${now}
+        from (values ${values}) as v(id, n) where webhooks.id = v.id
+      `.execute(trx);
+    }
+    const last = (events.at(-1) as LoggedEvent).position;
+    await trx
+      .updateTable('event_cursors')
+      .set({ txid: sql`${last.txid}::xid8`, seq: last.seq, updated_at: now })
+      .where('name', '=', WEBHOOKS_CURSOR)
+      .execute();
+    return { ran: true, position: last, events: events.length, deliveries: inserted };
+  });
+  await enqueueDeliveries(deps, result.deliveries);
+  return result;
+}
+
+/**
+ * Dispatches until the log is read up to the horizon. `busy`: another process held the cursor, so
+ * events committed during its batch may still wait.
+ */
+export async function drainEvents(
+  deps: DispatchDeps,
+  batchSize = 500,
+): Promise<{ events: number; busy: boolean; position: EventPosition | null }> {
+  let events = 0;
+  for (;;) {
+    const batch = await dispatchEvents(deps, batchSize);
+    events += batch.events;
+    if (!batch.ran) return { events, busy: true, position: null };
+    if (batch.events < batchSize) return { events, busy: false, position: batch.position };
+  }
+}
+
+/**
+ * The webhook dispatcher of one process: drains on a nudge (after a commit that wrote events, here
+ * or, through the wake signal, in another process) and on a poll that first probes the log past
+ * the last cursor it saw, so an idle poll is one index lookup. A burst of nudges makes one drain; a
+ * nudge during a drain makes one more. The maintenance pass drains too, as a safety net.
+ */
+export class WebhookDispatcher {
+  #scheduled = false;
+  #running: Promise<void> | null = null;
+  #again = false;
+  #timer: NodeJS.Timeout | null = null;
+  #probing = false;
+  /** The cursor as this process last saw it (other processes may have moved it on since). */
+  #known: EventPosition | null = null;
+
+  constructor(
+    private readonly deps: DispatchDeps,
+    private readonly batchSize = 500,
+  ) {}
+
+  /** Polls every `pollMs` from now on. */
+  start(pollMs: number): void {
+    this.#timer = setInterval(() => void this.#probe(), pollMs);
+    this.#timer.unref();
+    this.nudge();
+  }
+
+  stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    return this.#running ?? Promise.resolve();
+  }
+
+  async #probe(): Promise<void> {
+    if (this.#probing || this.#running || this.#scheduled) return;
+    this.#probing = true;
+    try {
+      if (!this.#known || (await hasEventsAfter(this.deps.db, this.#known))) this.nudge();
+    } catch (err) {
+      this.deps.log.warn({ err }, 'probing the event log failed; the next poll retries');
+    } finally {
+      this.#probing = false;
+    }
+  }
+
+  nudge(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.drain();
+    });
+  }
+
+  drain(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = (async () => {
+      try {
+        do {
+          this.#again = false;
+          // Most nudges follow commits that wrote no event: an index probe settles those.
+          if (this.#known && !(await hasEventsAfter(this.deps.db, this.#known))) continue;
+          const { busy, position } = await drainEvents(this.deps, this.batchSize);
+          if (position) this.#known = position;
+          // Whoever holds the cursor may have read before our events committed: look again shortly.
+          if (busy) setTimeout(() => this.nudge(), 50).unref();
+        } while (this.#again);
+      } catch (err) {
+        this.deps.log.warn({ err }, 'webhook dispatch failed; the next nudge or maintenance pass retries');
+      } finally {
+        this.#running = null;
+      }
+    })();
+    return this.#running;
+  }
+}
