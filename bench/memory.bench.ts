@@ -1,13 +1,15 @@
 /**
- * `pnpm bench memory [--memories 10000] [--queries 200] [--concurrency 8]`
+ * `pnpm bench memory [--memories 10000[,50000]] [--queries 200] [--upserts 2000] [--concurrency 8] [--ef 40]`
  *
  * Memory on the embedded default (PGlite with pgvector), in this process:
  *
- * - upsert throughput including the asynchronous embedding: `upsertMemory` (version row, audit,
- *   job enqueued after commit) with the `memory.embed` job consuming on the embedded queue,
- *   timed until every row is embedded and in the HNSW index; beside raw single-row INSERTs of the
- *   same rows with the vector computed inline (no version, audit or queue). The two alternate in
- *   chunks, so both pay for an index of the same size.
+ * - upsert throughput including the asynchronous embedding (over the first `--upserts` rows of
+ *   the first size): `upsertMemory` (version row, audit, job enqueued after commit) with the
+ *   `memory.embed` job consuming on the embedded queue, timed until every row is embedded and in
+ *   the HNSW index; beside raw single-row INSERTs of the same rows with the vector computed inline
+ *   (no version, audit or queue). The two alternate in chunks, so both pay for an index of the
+ *   same size. The remaining rows are loaded in bulk and indexed by one HNSW build (as the
+ *   migrations define the index), which in PGlite costs a fraction of growing it row by row.
  * - vector search: `searchMemoryRows` (query embedded, filters, iterative HNSW scan, scoring) p50,
  *   p99 and recall@10 against exact brute force over the same vectors, beside the raw pgvector
  *   HNSW query (`order by embedding <=> $1 limit 10`, default ef_search) on the same data; hybrid
@@ -15,8 +17,8 @@
  *
  * The data is text-like: sentences drawn from a Zipf-distributed vocabulary in 150 topics,
  * embedded by the local feature-hashing embedder (1536 dimensions), not uniform random vectors.
- * PGlite's HNSW index grows about a minute per 10,000 vectors here; 50,000 (`--memories 50000`)
- * takes several minutes.
+ * PGlite builds the HNSW index in about a minute per 10,000 vectors here; `--memories 10000,50000`
+ * measures both sizes (each on a fresh database) and takes several minutes more.
  */
 import { parseArgs } from 'node:util';
 import {
@@ -39,7 +41,8 @@ export const description =
   'memory upserts with async embedding vs raw inserts; vector search p50/p99 and recall@10 vs a raw pgvector HNSW query (PGlite)';
 
 interface Options {
-  memories: number;
+  /** Sizes measured one after the other, each on a fresh database. */
+  sizes: number[];
   queries: number;
   concurrency: number;
   upserts: number;
@@ -65,7 +68,7 @@ function parseOptions(args: string[]): Options {
     return n;
   };
   return {
-    memories: int('memories', values.memories, 100),
+    sizes: values.memories.split(',').map((size) => int('memories', size.trim(), 100)),
     queries: int('queries', values.queries, 10),
     concurrency: int('concurrency', values.concurrency, 1),
     upserts: int('upserts', values.upserts, 20),
@@ -190,10 +193,15 @@ const silent = {
   },
 };
 
-export async function run(args: string[]): Promise<BenchReport> {
-  const options = parseOptions(args);
-  progress(`generating ${options.memories} text-like memories and ${options.queries} queries`);
-  const data = corpus(options.memories, options.queries);
+interface Measurement {
+  figures: Figure[];
+  settings: string[];
+}
+
+/** One size on a fresh PGlite: writes (when asked), bulk load and index build, then searches. */
+async function measure(options: Options, size: number, withWrites: boolean): Promise<Measurement> {
+  progress(`${size} memories: generating them and ${options.queries} queries`);
+  const data = corpus(size, options.queries);
   const keys = data.texts.map((_, i) => `note.${i}`);
   const embedder = new FeatureHashingEmbedder();
   // What the embedding job embeds: the key as words, then the content's text (no summary here).
@@ -226,7 +234,7 @@ export async function run(args: string[]): Promise<BenchReport> {
 
   try {
     // --- Upserts (ours) and raw inserts (baseline), alternating chunks --------------------------
-    const idOf = new Array<string>(options.memories);
+    const idOf = new Array<string>(size);
     let oursMs = 0;
     let oursCount = 0;
     let rawMs = 0;
@@ -241,10 +249,12 @@ export async function run(args: string[]): Promise<BenchReport> {
           )
         ).rows[0]?.n,
       );
-    const measured = Math.min(options.upserts, options.memories);
-    progress(
-      `writes: ${measured} memories in chunks of ${options.chunk}, upsert + async embedding alternating with raw inserts`,
-    );
+    const measured = withWrites ? Math.min(options.upserts, size) : 0;
+    if (measured > 0) {
+      progress(
+        `writes: ${measured} memories in chunks of ${options.chunk}, upsert + async embedding alternating with raw inserts`,
+      );
+    }
     for (let start = 0, round = 0; start < measured; start += options.chunk, round++) {
       const end = Math.min(measured, start + options.chunk);
       const began = performance.now();
@@ -291,8 +301,8 @@ export async function run(args: string[]): Promise<BenchReport> {
     // row by row costs several times a build in PGlite.
     let buildSeconds = 0;
     let indexDefinition = '';
-    if (measured < options.memories) {
-      progress(`bulk-loading the other ${options.memories - measured} memories without the index`);
+    if (measured < size) {
+      progress(`bulk-loading ${measured ? 'the other ' : ''}${size - measured} memories without the index`);
       // Built again afterwards exactly as the migrations made it.
       const { rows: definition } = await sql<{ indexdef: string }>`
         select indexdef from pg_indexes where indexname = 'idx_agent_memory_embedding'
@@ -300,8 +310,8 @@ export async function run(args: string[]): Promise<BenchReport> {
       indexDefinition = definition[0]?.indexdef ?? '';
       if (!indexDefinition) throw new Error('the migrations made no HNSW index');
       await sql`drop index idx_agent_memory_embedding`.execute(database.db);
-      for (let start = measured; start < options.memories; start += 200) {
-        const end = Math.min(options.memories, start + 200);
+      for (let start = measured; start < size; start += 200) {
+        const end = Math.min(size, start + 200);
         const rows = [];
         for (let i = start; i < end; i++) {
           const text = embedText(i);
@@ -316,7 +326,7 @@ export async function run(args: string[]): Promise<BenchReport> {
         `.execute(database.db);
         for (const row of inserted) idOf[Number(row.key.slice('note.'.length))] = row.id;
       }
-      progress(`building the HNSW index over ${options.memories} vectors`);
+      progress(`building the HNSW index over ${size} vectors`);
       const began = performance.now();
       await sql`set maintenance_work_mem = '1GB'`.execute(database.db);
       await sql.raw(indexDefinition).execute(database.db);
@@ -393,16 +403,20 @@ export async function run(args: string[]): Promise<BenchReport> {
     const rawRecall = recallAt(rawFound, truth);
     progress(`recall@10: ours ${oursRecall.toFixed(3)}, raw HNSW ${rawRecall.toFixed(3)}`);
 
-    const figures: Figure[] = [
-      {
+    const figures: Figure[] = [];
+    if (measured > 0) {
+      figures.push({
         name: `upserts/s incl. async embedding (${oursCount} rows)`,
         unit: 'req/s',
         ours: oursPerSecond,
         baseline: rawPerSecond,
         higherIsBetter: true,
-      },
+      });
+    }
+    const at = `${size.toLocaleString('en-US')} memories`;
+    figures.push(
       {
-        name: `vector search p50 (${options.memories} memories)`,
+        name: `vector search p50, ${at}`,
         unit: 'ms',
         ours: percentile(oursLatencies, 50),
         baseline: percentile(rawLatencies, 50),
@@ -410,61 +424,80 @@ export async function run(args: string[]): Promise<BenchReport> {
         target: { on: 'ratio', atMost: 2 },
       },
       {
-        name: 'vector search p99',
+        name: `vector search p99, ${at}`,
         unit: 'ms',
         ours: percentile(oursLatencies, 99),
         baseline: percentile(rawLatencies, 99),
         higherIsBetter: false,
       },
       {
-        name: 'hybrid search p50 (vs raw HNSW)',
+        name: `vector search recall@10 vs brute force, ${at}`,
+        unit: 'fraction',
+        ours: oursRecall,
+        baseline: rawRecall,
+        higherIsBetter: true,
+        target: { on: 'ours', atLeast: 0.95 },
+      },
+      {
+        name: `hybrid search p50 (vs raw HNSW), ${at}`,
         unit: 'ms',
         ours: percentile(hybridLatencies, 50),
         baseline: percentile(rawLatencies, 50),
         higherIsBetter: false,
       },
       {
-        name: 'hybrid search p99',
+        name: `hybrid search p99 (vs raw HNSW), ${at}`,
         unit: 'ms',
         ours: percentile(hybridLatencies, 99),
         baseline: percentile(rawLatencies, 99),
         higherIsBetter: false,
       },
-    ];
-    return {
-      summary:
-        'Memory on PGlite with pgvector, in one process: upserts through `upsertMemory` with the `memory.embed` job embedding them ' +
-        'asynchronously (timed until every row is embedded), beside raw single-row INSERTs with the vector computed inline; ' +
-        'vector search through `searchMemoryRows` (query embedding, filters, iterative HNSW scan, scoring) beside the raw ' +
-        '`order by embedding <=> $1 limit 10` query on the same rows, and recall@10 of both against exact brute force.',
-      settings: [
-        `${options.memories} memories, text-like (Zipf vocabulary of 6,000 words in 150 topics, 12 to 40 words each), embedded by ${embedder.model} (1536 dimensions)`,
-        `${options.queries} queries of 4 to 9 words; 20 warm-up queries each side; one query at a time`,
-        `write throughput over the first ${measured} memories, in chunks of ${options.chunk}, ours and raw alternating (so both grow the same HNSW index), ${options.concurrency} writes in flight; the embedding job consumes 4 at a time; the other ${options.memories - measured} loaded in bulk and indexed by one HNSW build${buildSeconds ? ` (${buildSeconds.toFixed(0)} s)` : ''}`,
-        `index: ${indexDefinition.replace(/^CREATE INDEX /, '') || 'as the migrations made it'}`,
-        `our vector search: ef_search ${Math.max(options.ef, 10)}, iterative scan (relaxed order), the 10 nearest re-ranked by importance and recency (hybrid: 40 from each signal); raw: pgvector defaults (ef_search 40), with seq scans off so the planner takes the index; the two alternate query by query`,
-      ],
-      figures: [
-        ...figures,
-        {
-          name: 'vector search recall@10 vs brute force',
-          unit: 'fraction',
-          ours: oursRecall,
-          baseline: rawRecall,
-          higherIsBetter: true,
-          target: { on: 'ours', atLeast: 0.95 },
-        },
-      ],
-      notes: [
-        "recall@10 is the share of the exact top 10 (brute-force cosine over every vector) that a search returns; its baseline column is the raw HNSW query's.",
-        'Upsert throughput includes what the raw inserts skip: the version row, the audit row, the job enqueued after commit and the job itself (claim, read, embed, write the vector into the HNSW index).',
-        'Hybrid search adds the full-text query (tsvector, any query word) and its ranking to the vector one; it has no target.',
-      ],
-    };
+    );
+    const settings: string[] = [];
+    if (measured > 0) {
+      settings.push(
+        `write throughput over the first ${measured} memories of the ${size.toLocaleString('en-US')}, in chunks of ${options.chunk}, ours and raw alternating (so both grow the same HNSW index), ${options.concurrency} writes in flight; the embedding job consumes 4 at a time`,
+      );
+    }
+    settings.push(
+      `${at}: ${measured ? `the other ${size - measured}` : 'all'} loaded in bulk, then one HNSW build${buildSeconds ? ` of ${buildSeconds.toFixed(0)} s` : ''} (${indexDefinition.replace(/^CREATE INDEX \S+ ON \S+ /, '') || 'as the migrations made it'})`,
+    );
+    return { figures, settings };
   } finally {
     await closeConsumer();
     await services.access.stop();
     await queue.close();
     await database.close();
   }
+}
+
+export async function run(args: string[]): Promise<BenchReport> {
+  const options = parseOptions(args);
+  const figures: Figure[] = [];
+  const perSize: string[] = [];
+  for (const [i, size] of options.sizes.entries()) {
+    const measured = await measure(options, size, i === 0);
+    figures.push(...measured.figures);
+    perSize.push(...measured.settings);
+  }
+  return {
+    summary:
+      'Memory on PGlite with pgvector, in one process: upserts through `upsertMemory` with the `memory.embed` job embedding them ' +
+      'asynchronously (timed until every row is embedded), beside raw single-row INSERTs with the vector computed inline; ' +
+      'vector search through `searchMemoryRows` (query embedding, filters, iterative HNSW scan, scoring) beside the raw ' +
+      '`order by embedding <=> $1 limit 10` query on the same rows, and recall@10 of both against exact brute force.',
+    settings: [
+      `text-like memories (Zipf vocabulary of 6,000 words in 150 topics, 12 to 40 words each), embedded by ${new FeatureHashingEmbedder().model} (1536 dimensions); sizes ${options.sizes.map((n) => n.toLocaleString('en-US')).join(', ')}, each on a fresh in-memory PGlite`,
+      `${options.queries} queries of 4 to 9 words; 20 warm-up queries each side; one query at a time`,
+      ...perSize,
+      `our vector search: ef_search ${Math.max(options.ef, 10)}, iterative scan (relaxed order), the 10 nearest re-ranked by importance and recency (hybrid: 40 from each signal); raw: pgvector defaults (ef_search 40), with seq scans off so the planner takes the index; the two alternate query by query`,
+    ],
+    figures,
+    notes: [
+      "recall@10 is the share of the exact top 10 (brute-force cosine over every vector) that a search returns; its baseline column is the raw HNSW query's.",
+      'Upsert throughput includes what the raw inserts skip: the version row, the audit row, the job enqueued after commit and the job itself (claim, read, embed, write the vector into the HNSW index).',
+      'Hybrid search adds the full-text query (tsvector, any query word) and its ranking to the vector one; it has no target.',
+      'PGlite builds an HNSW index over 10,000 of these vectors in about a minute here; `pnpm bench memory --memories 10000,50000` adds the 50,000 run (several minutes more).',
+    ],
+  };
 }

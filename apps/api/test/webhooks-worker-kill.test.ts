@@ -28,6 +28,8 @@ async function spawnWorker(server: TestServer, tail: string[]): Promise<Worker> 
     ORA_WEBHOOK_ALLOW_PRIVATE: 'true',
     ORA_WEBHOOK_TIMEOUT_MS: '2000',
     ORA_EVENTS_POLL_MS: '100',
+    // Deliveries whose job died with the worker are re-queued after this (the default is 30 s).
+    ORA_TASK_STALE_MS: '3000',
     LOG_LEVEL: 'warn',
   };
   const child = spawn(process.execPath, ['--import', 'tsx', 'apps/worker/src/main.ts'], {

@@ -73,7 +73,8 @@ export class TaskRuntime {
     try {
       await runTaskMaintenance(deps, this.#options.maintenance);
       await runDueSchedules({ db: deps.db, clock: deps.clock, dispatch: this.dispatcher });
-      await runWebhookMaintenance(deps);
+      // A delivery idle as long as a queued task may be is put on the queue again the same way.
+      await runWebhookMaintenance(deps, { idleDueMs: this.#options.maintenance?.staleQueuedMs ?? 30_000 });
       await closeAbandonedRuns(deps);
     } catch (error) {
       this.#deps.log.warn({ err: error }, 'task maintenance failed; retrying on the next pass');

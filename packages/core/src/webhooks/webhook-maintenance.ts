@@ -48,7 +48,7 @@ export async function runWebhookMaintenance(
     )
     select id, attempt_count from d
   `.execute(deps.db);
-  await enqueueDeliveries(deps, recovered);
+  await enqueueDeliveries(deps, recovered, { recovery: true });
 
   const idleSince = new Date(now.getTime() - idleDueMs);
   const { rows: requeued } = await sql<{ id: string; attempt_count: number }>`
@@ -64,7 +64,7 @@ export async function runWebhookMaintenance(
     from idle where w.id = idle.id
     returning w.id, w.attempt_count
   `.execute(deps.db);
-  await enqueueDeliveries(deps, requeued);
+  await enqueueDeliveries(deps, requeued, { recovery: true });
 
   return { dispatched, recovered: recovered.length, requeued: requeued.length };
 }

@@ -457,8 +457,12 @@ const SPREAD = 16;
 export async function enqueueDeliveries(
   deps: Pick<WebhookDeps, 'queue' | 'log'>,
   rows: ReadonlyArray<{ id: string; attempt_count: number; delayMs?: number }>,
+  options: { recovery?: boolean } = {},
 ): Promise<void> {
   if (rows.length === 0) return;
+  // A recovery enqueues under new job ids: the lost job may still hold its id (locked by a dead
+  // worker until the queue notices); running a delivery twice is harmless, its claim is leased.
+  const suffix = options.recovery ? `_r${Date.now()}` : '';
   const entry = jobCatalog['webhook.deliver'];
   const now = rows.filter((r) => !r.delayMs || r.delayMs <= 0);
   const later = rows.filter((r) => r.delayMs && r.delayMs > 0);
@@ -478,7 +482,7 @@ export async function enqueueDeliveries(
           payload: { deliveryIds: group.rows.map((r) => r.id) },
           options: {
             ...entry.options,
-            jobId: deliveryJobId(first.id, first.attempt_count),
+            jobId: `${deliveryJobId(first.id, first.attempt_count)}${suffix}`,
             ...(group.delayMs > 0 ? { delayMs: group.delayMs } : {}),
           },
         };
