@@ -27,6 +27,7 @@ describe.each(modes)('memory and conversations (%s)', (mode) => {
         ORA_MEMORY_ENCRYPTED_TYPES: 'entity',
         ORA_MEMORY_NOSYNC_TYPES: 'entity,reflection',
         ORA_MEMORY_MAX_PER_AGENT: '6',
+        ORA_CONVERSATION_SUMMARY_TOKENS: '1500',
       },
       // A worker runs the embedding jobs; maintenance passes are called by the tests.
       tasks: { worker: { concurrency: 2 }, maintenanceIntervalMs: false },
@@ -524,6 +525,24 @@ describe.each(modes)('memory and conversations (%s)', (mode) => {
     });
     expect(given.conversation.summary).toBe('A plan for the launch.');
     expect(given.conversation.summaryThroughSeq).toBe(all.messages[24].seq);
+  });
+
+  it('summarises a thread past the token threshold in the background, keeping its messages', async () => {
+    const paragraph = (i: number) =>
+      `Paragraph ${i}: the launch plan covers pricing, the newsletter, partner outreach and the press kit. `.repeat(6);
+    const { conversation } = await ok('conversations.create', {
+      title: 'Very long thread',
+      messages: Array.from({ length: 40 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: paragraph(i) })),
+    });
+    expect(conversation.tokenCount).toBeGreaterThan(3000);
+    const summarised = await until(
+      () => ok('conversations.get', { id: conversation.id, messagesLimit: 100 }),
+      (c) => c.conversation.summaryThroughSeq !== null,
+    );
+    expect(summarised.conversation.summary).toMatch(/launch plan/);
+    expect(summarised.messages).toHaveLength(40);
+    // The latest 20 stay out of the summary.
+    expect(summarised.conversation.summaryThroughSeq).toBe(summarised.messages[19].seq);
   });
 
   it('builds an agent’s context: relevant memories and the latest messages within the token budget, with what was left out and why', async () => {

@@ -360,22 +360,30 @@ export async function summarizeConversation(
   };
 }
 
-/** Tokens of the messages the summary does not cover yet. */
-async function unsummarizedTokens(db: DbOrTx, row: ConversationRow): Promise<number> {
-  let query = db
-    .selectFrom('conversation_messages')
-    .select(sql<string>`coalesce(sum(token_count), 0)`.as('tokens'))
-    .where('conversation_id', '=', row.id);
-  if (row.summary_through_seq !== null) query = query.where('seq', '>', row.summary_through_seq);
-  return Number((await query.executeTakeFirstOrThrow()).tokens);
+/** The latest messages a background summary leaves as they are. */
+const KEEP_LAST = 20;
+
+/** Tokens a background summary would fold in: not covered yet, and older than the latest KEEP_LAST. */
+async function foldableTokens(db: DbOrTx, row: ConversationRow): Promise<number> {
+  const { rows } = await sql<{ tokens: string }>`
+    select coalesce(sum(token_count), 0) as tokens
+    from conversation_messages
+    where conversation_id = ${row.id}
+      and seq > ${row.summary_through_seq ?? '0'}
+      and seq < (
+        select seq from conversation_messages where conversation_id = ${row.id}
+        order by seq desc offset ${KEEP_LAST - 1} limit 1
+      )
+  `.execute(db);
+  return Number(rows[0]?.tokens ?? 0);
 }
 
-/** After an append: a thread past the threshold is summarised by a background job. */
+/** After an append: a thread with more foldable tokens than the threshold is summarised by a job. */
 async function maybeSummarizeLater(deps: ConversationDeps, row: ConversationRow): Promise<void> {
   const threshold = deps.memory.settings.conversationSummaryTokens;
   if (!deps.queue || threshold <= 0 || row.token_count < threshold) return;
   try {
-    if ((await unsummarizedTokens(deps.db, row)) < threshold) return;
+    if ((await foldableTokens(deps.db, row)) < threshold) return;
     await enqueueJob(
       deps.queue,
       'conversation.summarize',
@@ -396,6 +404,6 @@ export async function summarizeConversationJob(deps: ConversationDeps, conversat
     .where('deleted_at', 'is', null)
     .executeTakeFirst();
   if (!row) return;
-  if ((await unsummarizedTokens(deps.db, row)) < deps.memory.settings.conversationSummaryTokens) return;
-  await summarizeConversation(deps, systemActor, { id: conversationId, keepLast: 20 });
+  if ((await foldableTokens(deps.db, row)) < deps.memory.settings.conversationSummaryTokens) return;
+  await summarizeConversation(deps, systemActor, { id: conversationId, keepLast: KEEP_LAST });
 }

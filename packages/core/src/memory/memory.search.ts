@@ -124,8 +124,8 @@ export async function searchMemoryRows(
       for (const row of rows) found.set(row.id, row as Candidate);
     }
     if (useVector) {
-      // For this query only (set_config(..., true) is transaction-local, one round trip): a larger
-      // candidate list than pgvector's default 40 (recall); iterative scans, so the filters above
+      // For this query only (set_config(..., true) is transaction-local, one round trip): the
+      // configured candidate list (ef_search: recall against time); iterative scans, so the filters above
       // cannot leave the index short of k rows; and the HNSW index even where the planner would
       // rather read every row (it prices neither detoasting 6 KB vectors nor 1536-dim distances,
       // so around 10,000 rows it picks an exact scan ten times slower than the index).
