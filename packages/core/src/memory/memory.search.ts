@@ -34,7 +34,33 @@ export interface MemorySearchResult {
   hits: ScoredMemoryRow[];
 }
 
-type Candidate = MemoryView & { text_rank: number | null; vector_similarity: number | null };
+interface Candidate {
+  row: MemoryView;
+  text_rank: number | null;
+  vector_similarity: number | null;
+}
+
+const DATE_COLUMNS = new Set<string>(['last_accessed_at', 'embedded_at', 'expires_at', 'created_at', 'updated_at']);
+
+/**
+ * A row's columns as one JSON array: the driver then parses one field per row instead of 25,
+ * which is about a millisecond of a 10-hit search in PGlite.
+ */
+function packedView(alias?: string) {
+  const ref = (column: string) => sql.ref(alias ? `${alias}.${column}` : column);
+  return sql<unknown[]>`json_build_array(${sql.join(
+    VIEW_COLUMNS.map((c) => (c === 'server_version' ? sql`${ref(c)}::text` : ref(c))),
+  )})`;
+}
+
+function unpackView(values: unknown[]): MemoryView {
+  const row: Record<string, unknown> = {};
+  VIEW_COLUMNS.forEach((column, i) => {
+    const value = values[i] ?? null;
+    row[column] = value !== null && DATE_COLUMNS.has(column) ? new Date(value as string) : value;
+  });
+  return row as unknown as MemoryView;
+}
 
 /**
  * Ranks memories for a query. Hybrid where pgvector is installed: the best full-text matches
@@ -118,10 +144,12 @@ export async function searchMemoryRows(
       const rows = await trx
         .selectFrom(best)
         .innerJoin('agent_memory as m', 'm.id', 't.id')
-        .select(VIEW_COLUMNS.map((c) => `m.${c}` as const))
-        .select(['t.text_rank', similarity('m').as('vector_similarity')])
+        .select([packedView('m').as('r'), 't.text_rank', similarity('m').as('vector_similarity')])
         .execute();
-      for (const row of rows) found.set(row.id, row as Candidate);
+      for (const { r, text_rank, vector_similarity } of rows) {
+        const row = unpackView(r);
+        found.set(row.id, { row, text_rank, vector_similarity });
+      }
     }
     if (useVector) {
       // For this query only (set_config(..., true) is transaction-local, one round trip): the
@@ -136,15 +164,21 @@ export async function searchMemoryRows(
                set_config('enable_sort', 'off', true)
       `.execute(trx);
       const rows = await filtered(trx.selectFrom('agent_memory'))
-        .select(VIEW_COLUMNS)
-        .select([textRank.as('text_rank'), sql<number>`1 - (${distance})`.as('vector_similarity')])
+        .select([
+          packedView().as('r'),
+          textRank.as('text_rank'),
+          sql<number>`1 - (${distance})`.as('vector_similarity'),
+        ])
         .where('embedding', 'is not', null)
         .where('embedding_model', '=', embedder.model)
         .where('is_encrypted', '=', false)
         .orderBy(distance)
         .limit(k)
         .execute();
-      for (const row of rows) if (!found.has(row.id)) found.set(row.id, row as Candidate);
+      for (const { r, text_rank, vector_similarity } of rows) {
+        const row = unpackView(r);
+        if (!found.has(row.id)) found.set(row.id, { row, text_rank, vector_similarity });
+      }
     }
     return { candidates: [...found.values()], textSearched: tsquery !== null };
   });
@@ -155,21 +189,18 @@ export async function searchMemoryRows(
 
   const ranked = rankCandidates(
     candidates.map((c) => ({
-      row: c,
+      row: c.row,
       textRank: c.text_rank === null ? null : Number(c.text_rank),
       vectorSimilarity: c.vector_similarity === null ? null : Number(c.vector_similarity),
-      importance: Number(c.importance),
-      accessCount: c.access_count,
-      lastUsedAt: c.last_accessed_at ?? c.updated_at,
+      importance: Number(c.row.importance),
+      accessCount: c.row.access_count,
+      lastUsedAt: c.row.last_accessed_at ?? c.row.updated_at,
     })),
     settings.scoring,
     now,
   ).slice(0, params.limit);
 
-  const hits = ranked.map(({ candidate, score }) => {
-    const { text_rank: _t, vector_similarity: _v, ...row } = candidate.row;
-    return { row: row as MemoryView, score };
-  });
+  const hits = ranked.map(({ candidate, score }) => ({ row: candidate.row, score }));
   if (params.recordAccess !== false && hits.length > 0) {
     deps.memory.access.record(
       hits.map((h) => h.row.id),

@@ -35,6 +35,6 @@ export const DEFAULT_MEMORY_SETTINGS: MemorySettings = {
   embedRetryAfterMs: 5 * 60_000,
   embedSweepGraceMs: 10_000,
   embedSweepBatch: 100,
-  efSearch: 40,
+  efSearch: 64,
   conversationSummaryTokens: 8_000,
 };

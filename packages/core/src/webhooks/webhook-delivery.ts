@@ -155,7 +155,8 @@ export class WebhookDeliverer {
     } else if (
       written.isActive &&
       written.consecutiveFailures >= webhooks.disableAfterFailures &&
-      now.getTime() - (written.failingSince ?? now).getTime() >= webhooks.disableAfterMs
+      // Now, not the attempt's start: the outcome was written (failing_since set) after that.
+      this.deps.clock.now().getTime() - (written.failingSince ?? now).getTime() >= webhooks.disableAfterMs
     ) {
       const since = (written.failingSince ?? now).toISOString();
       await disableWebhook(
