@@ -25,6 +25,7 @@ import {
   createMemoryServices,
   createQueueDriver,
   DEFAULT_MEMORY_SETTINGS,
+  efSearchFor,
   embedMemories,
   type MemoryDeps,
   searchMemoryRows,
@@ -490,7 +491,7 @@ export async function run(args: string[]): Promise<BenchReport> {
       `text-like memories (Zipf vocabulary of 6,000 words in 150 topics, 12 to 40 words each), embedded by ${new FeatureHashingEmbedder().model} (1536 dimensions); sizes ${options.sizes.map((n) => n.toLocaleString('en-US')).join(', ')}, each on a fresh in-memory PGlite`,
       `${options.queries} queries of 4 to 9 words; 20 warm-up queries each side; one query at a time`,
       ...perSize,
-      `our vector search: ef_search ${Math.max(options.ef, 10)}, iterative scan (relaxed order), the 10 nearest re-ranked by importance and recency (hybrid: 40 from each signal); raw: pgvector defaults (ef_search 40), with seq scans off so the planner takes the index; the two alternate query by query`,
+      `our vector search: ef_search by index size (${options.sizes.map((n) => `${efSearchFor(n, options.ef)} at ${n.toLocaleString('en-US')}`).join(', ')}; at least --ef ${options.ef}), iterative scan (relaxed order), the 10 nearest re-ranked by importance and recency (hybrid: 40 from each signal); raw: pgvector defaults (ef_search 40), with seq scans off so the planner takes the index; the two alternate query by query`,
     ],
     figures,
     notes: [

@@ -16,7 +16,7 @@ export { embedMemories, sweepEmbeddings } from './memory.embedding';
 export type { MemoryMaintenanceReport } from './memory.maintenance';
 export { archiveExpiredMemories, enforceMemoryLimits, runMemoryMaintenance } from './memory.maintenance';
 export type { MemorySearchParams, MemorySearchResult, ScoredMemoryRow } from './memory.search';
-export { searchMemories, searchMemoryRows } from './memory.search';
+export { efSearchFor, searchMemories, searchMemoryRows } from './memory.search';
 export {
   archiveMemory,
   createMemoryServices,

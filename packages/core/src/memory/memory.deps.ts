@@ -15,6 +15,8 @@ export interface MemoryServices {
   access: MemoryAccessRecorder;
   /** This process's maintenance timing. */
   maintenance: { nextLimitCheckAt: number };
+  /** Embedded rows, counted at most once a minute: vector search widens ef_search as they grow. */
+  index: { vectors: number; countedAt: number };
 }
 
 export interface MemoryDeps {

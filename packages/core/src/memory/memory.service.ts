@@ -43,6 +43,7 @@ export async function createMemoryServices(options: {
     vector,
     access: new MemoryAccessRecorder(options.database.db, options.log),
     maintenance: { nextLimitCheckAt: 0 },
+    index: { vectors: 0, countedAt: Number.NEGATIVE_INFINITY },
   };
 }
 

@@ -19,7 +19,10 @@ export interface MemorySettings {
   embedSweepGraceMs: number;
   /** Rows the sweep hands to the embedding job per pass. */
   embedSweepBatch: number;
-  /** HNSW candidate list size for vector search (pgvector's ef_search; at least the candidates asked). */
+  /**
+   * Least HNSW candidate list of vector search (pgvector's ef_search); larger indexes get more
+   * (`efSearchFor`), and never fewer than the candidates asked.
+   */
   efSearch: number;
   /** Unsummarised tokens after which a conversation is summarised in the background; 0: never. */
   conversationSummaryTokens: number;
@@ -35,6 +38,6 @@ export const DEFAULT_MEMORY_SETTINGS: MemorySettings = {
   embedRetryAfterMs: 5 * 60_000,
   embedSweepGraceMs: 10_000,
   embedSweepBatch: 100,
-  efSearch: 64,
+  efSearch: 40,
   conversationSummaryTokens: 8_000,
 };
