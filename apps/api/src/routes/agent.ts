@@ -1,7 +1,8 @@
-import { AgentExecuteRequest, OraError, parseOrThrow, scopeAllows } from '@ora/contracts';
-import { type Actor, executeAgent, requestWindows, systemClock } from '@ora/core';
+import { AgentExecuteRequest, parseOrThrow } from '@ora/contracts';
+import { type Actor, executeAgent, systemClock } from '@ora/core';
 import type { FastifyInstance } from 'fastify';
 import type { System } from '../system';
+import { admitKey } from './admit';
 
 export interface AgentRoutesOptions {
   system: System;
@@ -18,23 +19,7 @@ export async function agentRoutes(app: FastifyInstance, options: AgentRoutesOpti
   const { system } = options;
 
   app.post('/api/agent', async (request, reply) => {
-    const key = await system.authenticator.authenticate(request.headers.authorization, request.ip);
-    const decision = await system.limiter.consume(requestWindows(key, 'default', system.config.limits));
-    if (!decision.allowed) {
-      throw new OraError({
-        code: 'RATE_LIMITED',
-        message: 'Rate limit reached; retry after the Retry-After seconds',
-        retryAfterSeconds: decision.tightest.resetMs / 1000,
-      });
-    }
-    system.usage.record(key.keyId, request.ip, new Date());
-    if (!scopeAllows(key.scopes, SCOPE)) {
-      throw new OraError({
-        code: 'FORBIDDEN',
-        message: `This key lacks the scope "${SCOPE}" that POST /api/agent needs`,
-        details: { required: SCOPE, held: key.scopes },
-      });
-    }
+    const key = await admitKey(system, request, SCOPE, 'POST /api/agent');
     const body = parseOrThrow(
       AgentExecuteRequest,
       request.body ?? {},

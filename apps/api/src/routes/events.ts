@@ -1,9 +1,10 @@
 import type { ServerResponse } from 'node:http';
-import { EventPattern, EventSeq, headers, Id, OraError, parseOrThrow, scopeAllows } from '@ora/contracts';
-import { type Actor, EventStream, eventFilterFor, requestWindows } from '@ora/core';
+import { EventPattern, EventSeq, headers, Id, parseOrThrow } from '@ora/contracts';
+import { type Actor, EventStream, eventFilterFor } from '@ora/core';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { System } from '../system';
+import { admitKey } from './admit';
 
 export interface EventRoutesOptions {
   system: System;
@@ -43,23 +44,7 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
   });
 
   app.get('/api/ora/events', async (request, reply) => {
-    const key = await system.authenticator.authenticate(request.headers.authorization, request.ip);
-    const decision = await system.limiter.consume(requestWindows(key, 'default', system.config.limits));
-    if (!decision.allowed) {
-      throw new OraError({
-        code: 'RATE_LIMITED',
-        message: 'Rate limit reached; retry after the Retry-After seconds',
-        retryAfterSeconds: decision.tightest.resetMs / 1000,
-      });
-    }
-    system.usage.record(key.keyId, request.ip, new Date());
-    if (!scopeAllows(key.scopes, 'events:read')) {
-      throw new OraError({
-        code: 'FORBIDDEN',
-        message: 'This key lacks the scope "events:read" that the event stream needs',
-        details: { required: 'events:read', held: key.scopes },
-      });
-    }
+    const key = await admitKey(system, request, 'events:read', 'the event stream');
     const query = parseOrThrow(StreamQuery, request.query ?? {}, 'query of /api/ora/events');
     const lastEventId = request.headers['last-event-id'];
     const afterSeq =
