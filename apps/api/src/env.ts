@@ -1,8 +1,9 @@
 import path from 'node:path';
-import { isWellFormedSecret } from '@ora/core';
+import { isWellFormedSecret, type SyncSettings } from '@ora/core';
 import { z } from 'zod';
 import { checkMemoryEnv, type MemoryConfig, memoryConfig, memoryEnv } from './memory-config';
 import { type ModelsConfig, modelsConfig, modelsEnv } from './models-config';
+import { syncConfig, syncEnv } from './sync-config';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -77,6 +78,8 @@ const EnvSchema = z.object({
   ...memoryEnv,
   // Models and providers of the agent runtime: see apps/api/src/models-config.ts.
   ...modelsEnv,
+  // Sync: conflict strategies per memory type, push batch size, pull horizon wait (sync-config.ts).
+  ...syncEnv,
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -156,6 +159,8 @@ export interface Config {
   memory: MemoryConfig;
   /** Agents' models: the default and images model, prices, timeouts and retries of provider calls. */
   models: ModelsConfig;
+  /** Sync: conflict strategy per memory type, push batch size, how long a pull waits for its horizon. */
+  sync: SyncSettings;
 }
 
 export class ConfigError extends Error {
@@ -236,5 +241,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     memory: memoryConfig(env),
     models: modelsConfig(env),
+    sync: syncConfig(env),
   };
 }

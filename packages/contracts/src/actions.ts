@@ -10,6 +10,7 @@ import { mediaActions } from './media.actions';
 import { memoryActions } from './memory.actions';
 import { postsActions } from './posts.actions';
 import { settingsActions } from './settings.actions';
+import { syncActions } from './sync.actions';
 import { tasksActions } from './tasks.actions';
 import { webhooksActions } from './webhooks.actions';
 
@@ -29,6 +30,7 @@ export const actions = {
   ...memoryActions,
   ...conversationsActions,
   ...agentsActions,
+  ...syncActions,
   ...oraActions,
 } satisfies Record<string, ActionDefinition>;
 

@@ -106,6 +106,7 @@ export { decodeCursor, encodeCursor } from './shared/cursor';
 export type { Actor, Clock, Db, DbOrTx, Logger } from './shared/deps';
 export { systemActor, systemClock } from './shared/deps';
 export * from './site/index';
+export * from './sync/index';
 export { planDag } from './tasks/dag';
 export { Dispatcher, TASKS_QUEUE, taskJobId } from './tasks/dispatcher';
 export type { DependencyResult, TaskExecution, TaskHandler, TaskHandlers, TaskOutcome } from './tasks/handlers';
@@ -121,6 +122,7 @@ export type { TaskRuntimeDeps, TaskRuntimeOptions } from './tasks/task-runtime';
 export { TaskRuntime } from './tasks/task-runtime';
 export type { TaskWorkerOptions } from './tasks/task-worker';
 export { retryDelayMs, TaskWorker } from './tasks/task-worker';
+export { startOfUtcDay, taskActivity, taskStats } from './tasks/tasks.overview';
 export type { DispatchNudge, GraphRequest, TaskDeps } from './tasks/tasks.service';
 export {
   agentsStatus,

@@ -9,6 +9,7 @@ import { mediaActions } from './media.actions';
 import { memoryActions } from './memory.actions';
 import { postsActions } from './posts.actions';
 import { settingsActions } from './settings.actions';
+import { syncActions } from './sync.actions';
 import { tasksActions } from './tasks.actions';
 import { webhooksActions } from './webhooks.actions';
 
@@ -25,4 +26,5 @@ export const actionHandlers: ActionHandlers<ActionName> = {
   ...eventsActions,
   ...memoryActions,
   ...agentsActions,
+  ...syncActions,
 };

@@ -89,7 +89,7 @@ export async function findMemoryRow(
 // Writes
 
 /** The stored form of content and summary: sealed for encrypted types, with the text to index. */
-function storedFields(
+export function storedFields(
   settings: MemorySettings,
   owner: string | null,
   type: MemoryType,

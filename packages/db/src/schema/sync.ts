@@ -29,6 +29,12 @@ export interface SyncMutationTable {
   base_version: string | null;
   /** The answer given the first time, replayed for a repeated mutation. */
   result: unknown | null;
+  /** The outcome the first time (null for rows written before it was recorded). */
+  status: 'applied' | 'conflict' | 'refused' | null;
+  /** The row's version after the mutation (int8, as a string). */
+  server_version: string | null;
+  /** The row was left holding exactly this mutation's value. */
+  took_local: Generated<boolean>;
   applied_at: Generated<Date>;
 }
 export type SyncMutationRow = Selectable<SyncMutationTable>;
