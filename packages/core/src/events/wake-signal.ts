@@ -14,18 +14,38 @@ export interface EventWakeSignal {
   close(): Promise<void>;
 }
 
+/**
+ * Readers wake this long after an announcement, and announcements meanwhile join it: a burst of
+ * commits (say 50 task creations in flight) makes one read of the log per interval instead of one
+ * per commit, and the read stays off the path of the work that announced (a task being created is
+ * on its way to a worker meanwhile). Costs live streams and webhooks this much latency.
+ */
+const WAKE_DELAY_MS = 50;
+
 /** Wakes readers in this process only (the embedded mode, or no Redis). */
 export class LocalWakeSignal implements EventWakeSignal {
   readonly #listeners = new Set<() => void>();
-  #scheduled = false;
+  readonly #delayMs: number;
+  #scheduled: NodeJS.Timeout | null = null;
+
+  constructor(options: { delayMs?: number } = {}) {
+    this.#delayMs = options.delayMs ?? WAKE_DELAY_MS;
+  }
 
   announce(): void {
+    this.notifySoon();
+  }
+
+  /**
+   * Runs the listeners of this process after the delay, times `factor` (announcements meanwhile
+   * join the one already scheduled).
+   */
+  notifySoon(factor = 1): void {
     if (this.#scheduled) return;
-    this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
+    this.#scheduled = setTimeout(() => {
+      this.#scheduled = null;
       this.notifyLocal();
-    });
+    }, this.#delayMs * factor);
   }
 
   /** Runs the listeners of this process now. */
@@ -45,6 +65,8 @@ export class LocalWakeSignal implements EventWakeSignal {
   }
 
   async close(): Promise<void> {
+    if (this.#scheduled) clearTimeout(this.#scheduled);
+    this.#scheduled = null;
     this.#listeners.clear();
   }
 }
@@ -57,7 +79,8 @@ export class RedisWakeSignal implements EventWakeSignal {
   readonly #local = new LocalWakeSignal();
   readonly #origin = randomUUID();
   readonly #channel: string;
-  #publishScheduled = false;
+  readonly #delayMs = WAKE_DELAY_MS;
+  #publishTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly publisher: Redis,
@@ -75,8 +98,10 @@ export class RedisWakeSignal implements EventWakeSignal {
     const signal = new RedisWakeSignal(redis, subscriber, prefix, log);
     await subscriber.connect();
     await subscriber.subscribe(signal.#channel);
+    // Another process's announcement: its own readers go first (the webhook dispatcher there
+    // takes the new events); ours look a little later, when there is usually nothing left.
     subscriber.on('message', (_channel, origin: string) => {
-      if (origin !== signal.#origin) signal.#local.notifyLocal();
+      if (origin !== signal.#origin) signal.#local.notifySoon(2);
     });
     // Messages sent while the connection was down are gone: read now in case one was missed.
     subscriber.on('ready', () => signal.#local.notifyLocal());
@@ -85,14 +110,14 @@ export class RedisWakeSignal implements EventWakeSignal {
 
   announce(): void {
     this.#local.announce();
-    if (this.#publishScheduled) return;
-    this.#publishScheduled = true;
-    setImmediate(() => {
-      this.#publishScheduled = false;
+    if (this.#publishTimer) return;
+    // Published once per interval too: every other process reads the log once per burst.
+    this.#publishTimer = setTimeout(() => {
+      this.#publishTimer = null;
       this.publisher
         .publish(this.#channel, this.#origin)
         .catch((err) => this.log.debug({ err }, 'could not publish an event wake-up; readers poll anyway'));
-    });
+    }, this.#delayMs);
   }
 
   subscribe(listener: () => void): () => void {
@@ -100,6 +125,8 @@ export class RedisWakeSignal implements EventWakeSignal {
   }
 
   async close(): Promise<void> {
+    if (this.#publishTimer) clearTimeout(this.#publishTimer);
+    this.#publishTimer = null;
     await this.#local.close();
     await this.subscriber.quit().catch(() => this.subscriber.disconnect());
   }

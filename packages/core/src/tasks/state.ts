@@ -2,6 +2,7 @@ import { type EventType, type TaskStatus, terminalStatuses } from '@ora/contract
 import type { TaskRow, TaskRowUpdate } from '@ora/db';
 import { recordEvent } from '../events/events';
 import type { Actor, Clock, DbOrTx } from '../shared/deps';
+import { TASK_JOB } from './dispatcher';
 
 /** Events of the catalogue that a move into a status announces. */
 const eventFor: Partial<Record<TaskStatus, EventType>> = {
@@ -199,12 +200,15 @@ export async function settle(
 }
 
 /** The outbox row that gets a queued task onto the queue after commit (at its time, if later). */
-export function dispatchRow(task: TaskRow, clock: Clock) {
+export function dispatchRow(
+  task: Pick<TaskRow, 'id' | 'attempt_count' | 'priority' | 'scheduled_for' | 'next_attempt_at'>,
+  clock: Clock,
+) {
   const now = clock.now().getTime();
   const at = Math.max(now, task.scheduled_for?.getTime() ?? 0, task.next_attempt_at?.getTime() ?? 0);
   return {
     task_id: task.id,
-    job_name: 'task.execute',
+    job_name: TASK_JOB,
     payload: JSON.stringify({ taskId: task.id, attempt: task.attempt_count, priority: task.priority }),
     available_at: new Date(at),
   };

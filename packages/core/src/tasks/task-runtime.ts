@@ -87,6 +87,7 @@ export class TaskRuntime {
     if (this.#timer) clearInterval(this.#timer);
     await this.worker?.stop(deadlineMs);
     await this.#tick;
+    await this.dispatcher.flush().catch(() => undefined);
     await this.dispatcher.drain().catch(() => undefined);
   }
 }

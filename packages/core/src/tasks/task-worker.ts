@@ -35,6 +35,8 @@ export interface TaskWorkerDeps {
 
 type StopReason = 'cancel' | 'deadline' | 'lease' | 'shutdown';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 interface ClaimedTask {
   row: TaskRow;
   chainBudget: { tokensLeft: number | null; costLeft: number | null };
@@ -71,8 +73,9 @@ export class TaskWorker {
   readonly #options: Required<Omit<TaskWorkerOptions, 'onFinished'>> & Pick<TaskWorkerOptions, 'onFinished'>;
   readonly #inFlight = new Map<string, InFlight>();
   #consumer: Consumer | null = null;
-  readonly #claims = new Batcher<string, ClaimedTask | 'ended' | null>((ids) => this.#claimBatch(ids));
-  readonly #successes = new Batcher<Success, boolean>((items) => this.#finishSuccesses(items));
+  // Two batches at once at most: claims and successes arriving meanwhile share the next statement.
+  readonly #claims = new Batcher<string, ClaimedTask | 'ended' | null>((ids) => this.#claimBatch(ids), 100, 0, 2);
+  readonly #successes = new Batcher<Success, boolean>((items) => this.#finishSuccesses(items), 100, 0, 2);
   readonly #slugs = new Map<string, string | null>();
   #heartbeat: NodeJS.Timeout | null = null;
   #beating: Promise<void> | null = null;
@@ -168,15 +171,120 @@ export class TaskWorker {
   }
 
   /**
-   * Claims every task asked for in this turn in one transaction: one update, one insert into the
-   * event log, one insert of `task.started` events. Tasks past their deadline end `expired`;
-   * tasks whose chain has spent its budget wait.
+   * Claims every task asked for in this turn. Tasks that can start are claimed in one statement;
+   * the others (not queued, not due, past their deadline, or in a chain that spent its budget)
+   * go through #claimOrEnd.
    */
   async #claimBatch(taskIds: string[]): Promise<Array<ClaimedTask | 'ended' | null>> {
+    const ids = [...new Set(taskIds)].filter((id) => UUID.test(id));
+    const claimed = ids.length ? await this.#claimReady(ids) : new Map<string, ClaimedTask>();
+    const rest = ids.filter((id) => !claimed.has(id));
+    const others = rest.length ? await this.#claimOrEnd(rest) : new Map<string, ClaimedTask | 'ended'>();
+    return taskIds.map((id) => claimed.get(id) ?? others.get(id) ?? null);
+  }
+
+  /**
+   * queued -> running for every task that can start now, in one statement (one round trip, its
+   * own transaction): the update with a fresh lease token, the event log rows, the `task.started`
+   * events, and what the handlers need (chain budget left, dependency outputs).
+   *
+   * Its commit does not wait for the WAL flush (synchronous_commit off for this transaction only):
+   * a claim lost to a database crash leaves the task queued for another attempt, and the lease
+   * token fences out whatever the first worker writes afterwards, as after a worker crash. Every
+   * later commit that depends on it (the outcome) is durable, and flushes the claim with it.
+   */
+  async #claimReady(ids: string[]): Promise<Map<string, ClaimedTask>> {
     const { db, clock } = this.#deps;
     const leaseToken = randomUUID();
-    const ids = [...new Set(taskIds)];
-    const outcome = await db.transaction().execute(async (trx) => {
+    const now = clock.now();
+    const workerId = this.#options.workerId;
+    const { rows } = await sql<
+      TaskRow & {
+        tokens_left: string | number | null;
+        cost_left: string | number | null;
+        dependencies: DependencyResult[];
+      }
+    >`
+      with relaxed as (select set_config('synchronous_commit', 'off', true)),
+      claimed as (
+        update agent_tasks as t set
+          status = 'running',
+          lease_token = ${leaseToken},
+          lease_expires_at = now() + ${`${this.#options.leaseMs} milliseconds`}::interval,
+          attempt_count = t.attempt_count + 1,
+          started_at = coalesce(t.started_at, now()),
+          last_attempt_at = now(),
+          next_attempt_at = null,
+          locked_by = ${workerId},
+          status_message = null,
+          updated_at = ${now}
+        where t.id = any(${`{${ids.join(',')}}`}::uuid[])
+          and t.status = 'queued'
+          and (t.next_attempt_at is null or t.next_attempt_at <= now())
+          and (t.scheduled_for is null or t.scheduled_for <= now())
+          and (t.deadline_at is null or t.deadline_at > ${now})
+          and not exists (
+            select 1 from task_chains c
+            where c.id = t.chain_id
+              and ((c.token_budget is not null and c.token_budget - c.tokens_used <= 0)
+                or (c.cost_budget is not null and c.cost_budget - c.cost_used <= 0))
+          )
+        returning t.*
+      ),
+      logged as (
+        insert into task_events (task_id, from_status, to_status, message, attempt)
+        select id, 'queued', 'running', ${`claimed by ${workerId}`}, attempt_count from claimed
+      ),
+      announced as (
+        insert into events (type, payload, agent_id, task_id, key_id)
+        select 'task.started',
+          jsonb_build_object(
+            'taskId', id, 'chainId', chain_id, 'taskType', task_type, 'title', title,
+            'agentId', assigned_to, 'status', status, 'attempt', attempt_count
+          ),
+          assigned_to, id, null
+        from claimed
+      )
+      select c.*,
+        ch.token_budget - ch.tokens_used as tokens_left,
+        ch.cost_budget - ch.cost_used as cost_left,
+        coalesce((
+          select jsonb_agg(jsonb_build_object(
+            'id', d.id, 'title', d.title, 'taskType', d.task_type, 'agentSlug', a.slug,
+            'status', d.status, 'output', d.output
+          ) order by d.id)
+          from task_dependencies dd
+          join agent_tasks d on d.id = dd.depends_on_task_id
+          left join agents a on a.id = d.assigned_to
+          where dd.task_id = c.id
+        ), '[]'::jsonb) as dependencies
+      from claimed c
+      cross join relaxed
+      left join task_chains ch on ch.id = c.chain_id
+    `.execute(db);
+    const claimed = new Map<string, ClaimedTask>();
+    for (const { tokens_left, cost_left, dependencies, ...row } of rows) {
+      claimed.set(row.id, {
+        row: row as TaskRow,
+        chainBudget: {
+          tokensLeft: tokens_left === null ? null : Number(tokens_left),
+          costLeft: cost_left === null ? null : Number(cost_left),
+        },
+        dependencies,
+      });
+    }
+    return claimed;
+  }
+
+  /**
+   * The claim of tasks that could not simply start, in one transaction: one update, one insert
+   * into the event log, one insert of `task.started` events. Tasks past their deadline end
+   * `expired`; tasks whose chain has spent its budget wait.
+   */
+  async #claimOrEnd(ids: string[]): Promise<Map<string, ClaimedTask | 'ended'>> {
+    const { db, clock } = this.#deps;
+    const leaseToken = randomUUID();
+    return db.transaction().execute(async (trx) => {
       const rows = await trx
         .updateTable('agent_tasks')
         .set({
@@ -301,7 +409,6 @@ export class TaskWorker {
       );
       return byId;
     });
-    return taskIds.map((id) => outcome.get(id) ?? null);
   }
 
   /** A job that arrived before its task was due goes back on the queue for the rest of the wait. */
@@ -447,7 +554,8 @@ export class TaskWorker {
           return true;
         });
     if (!wrote) log.warn({ taskId: row.id }, 'task changed under this worker (lease lost); outcome dropped');
-    this.#deps.dispatcher.nudge();
+    // Successes nudge the dispatcher themselves when they queued dependents.
+    if (!batchable) this.#deps.dispatcher.nudge();
     this.#options.onFinished?.({
       taskType: row.task_type,
       status: flight.reason ?? (outcome instanceof Error ? 'error' : outcome.status),
@@ -474,66 +582,71 @@ export class TaskWorker {
       post_id: i.outcome.relatedPostId ?? null,
     }));
     const done = await db.transaction().execute(async (trx) => {
-      const { rows } = await sql<TaskRow>`
-        update agent_tasks as t set
-          status = 'success',
-          output = v.output,
-          error_message = null,
-          status_message = null,
-          completed_at = ${now},
-          duration_ms = v.duration_ms,
-          tokens_used = case when v.tokens is null then t.tokens_used else coalesce(t.tokens_used, 0) + v.tokens end,
-          estimated_cost = case when v.cost is null then t.estimated_cost else coalesce(t.estimated_cost, 0) + v.cost end,
-          related_run_id = coalesce(v.run_id, t.related_run_id),
-          related_post_id = coalesce(v.post_id, t.related_post_id),
-          lease_token = null,
-          lease_expires_at = null,
-          locked_by = null,
-          updated_at = ${now}
-        from jsonb_to_recordset(${JSON.stringify(values)}::jsonb)
-          as v(id uuid, token uuid, output jsonb, duration_ms integer, tokens integer, cost numeric, run_id uuid, post_id uuid)
-        where t.id = v.id and t.lease_token = v.token and t.status = 'running'
-        returning t.*
-      `.execute(trx);
-      if (rows.length === 0) return new Set<string>();
-      await trx
-        .insertInto('task_events')
-        .values(
-          rows.map((r) => ({
-            task_id: r.id,
-            from_status: 'running',
-            to_status: 'success',
-            message: null,
-            attempt: r.attempt_count,
-          })),
+      // The update, its event log rows, the `task.completed` events and the chains' usage in one
+      // statement.
+      const { rows } = await sql<{ id: string }>`
+        with v as (
+          select * from jsonb_to_recordset(${JSON.stringify(values)}::jsonb)
+            as v(id uuid, token uuid, output jsonb, duration_ms integer, tokens integer, cost numeric, run_id uuid, post_id uuid)
+        ),
+        done as (
+          update agent_tasks as t set
+            status = 'success',
+            output = v.output,
+            error_message = null,
+            status_message = null,
+            completed_at = ${now},
+            duration_ms = v.duration_ms,
+            tokens_used = case when v.tokens is null then t.tokens_used else coalesce(t.tokens_used, 0) + v.tokens end,
+            estimated_cost = case when v.cost is null then t.estimated_cost else coalesce(t.estimated_cost, 0) + v.cost end,
+            related_run_id = coalesce(v.run_id, t.related_run_id),
+            related_post_id = coalesce(v.post_id, t.related_post_id),
+            lease_token = null,
+            lease_expires_at = null,
+            locked_by = null,
+            updated_at = ${now}
+          from v
+          where t.id = v.id and t.lease_token = v.token and t.status = 'running'
+          returning t.id, t.chain_id, t.task_type, t.title, t.assigned_to, t.status, t.output, t.duration_ms,
+            t.attempt_count, v.tokens, v.cost
+        ),
+        logged as (
+          insert into task_events (task_id, from_status, to_status, message, attempt)
+          select id, 'running', 'success', null, attempt_count from done
+        ),
+        announced as (
+          insert into events (type, payload, agent_id, task_id, key_id)
+          select 'task.completed',
+            jsonb_build_object(
+              'taskId', id, 'chainId', chain_id, 'taskType', task_type, 'title', title,
+              'agentId', assigned_to, 'status', status, 'output', output, 'durationMs', duration_ms
+            ),
+            assigned_to, id, null
+          from done
+        ),
+        usage as (
+          update task_chains as c set
+            tokens_used = c.tokens_used + u.tokens,
+            cost_used = c.cost_used + u.cost
+          from (
+            select chain_id, sum(coalesce(tokens, 0)) as tokens, sum(coalesce(cost, 0)) as cost
+            from done
+            where chain_id is not null and (coalesce(tokens, 0) <> 0 or coalesce(cost, 0) <> 0)
+            group by chain_id
+          ) as u
+          where c.id = u.chain_id
         )
-        .execute();
-      await recordEvents(
-        trx,
-        null,
-        rows.map((r) => ({
-          type: 'task.completed' as const,
-          payload: {
-            taskId: r.id,
-            chainId: r.chain_id,
-            taskType: r.task_type,
-            title: r.title,
-            agentId: r.assigned_to,
-            status: r.status,
-            output: r.output,
-            durationMs: r.duration_ms,
-          },
-          context: { taskId: r.id, agentId: r.assigned_to },
-        })),
-      );
+        select id from done
+      `.execute(trx);
+      if (rows.length === 0) return { ended: new Set<string>(), queued: false };
       const ended = new Set(rows.map((r) => r.id));
-      for (const item of items) {
-        if (ended.has(item.row.id)) await this.#addChainUsage(trx, item.row, item.outcome);
-      }
-      await releaseDependents(trx, clock, null, [...ended]);
-      return ended;
+      // A statement of its own, after the update: it sees dependents added by a transaction the
+      // update waited for.
+      const moved = await releaseDependents(trx, clock, null, [...ended]);
+      return { ended, queued: moved.some((m) => m.status === 'queued') };
     });
-    return items.map((i) => done.has(i.row.id));
+    if (done.queued) this.#deps.dispatcher.nudge();
+    return items.map((i) => done.ended.has(i.row.id));
   }
 
   async #addChainUsage(trx: DbOrTx, row: TaskRow, outcome: { tokensUsed?: number; cost?: number }): Promise<void> {
