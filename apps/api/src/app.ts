@@ -6,6 +6,7 @@ import { jsonBodyPlugin } from './plugins/json-body';
 import { metricsPlugin } from './plugins/metrics';
 import { securityHeadersPlugin } from './plugins/security-headers';
 import { actionRoutes } from './routes/actions';
+import { adminRoutes } from './routes/admin';
 import { agentRoutes } from './routes/agent';
 import { docsRoutes } from './routes/docs';
 import { eventRoutes } from './routes/events';
@@ -67,5 +68,6 @@ export async function buildApp(system: System, options: AppOptions = {}): Promis
   await app.register(agentRoutes, { system });
   await app.register(publicSiteRoutes, { system });
   await app.register(eventRoutes, { system });
+  await app.register(adminRoutes);
   return app;
 }

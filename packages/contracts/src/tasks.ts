@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { AgentRun } from './agents';
 import { Id, PageInput, page, Timestamp } from './common';
+import { MemoryVersion } from './memory';
+import { WebhookDelivery } from './webhooks';
 
 export const TaskStatus = z.enum([
   'pending',
@@ -141,6 +143,13 @@ export const TasksListInput = PageInput.extend({
   chainId: Id.optional(),
   createdAfter: Timestamp.optional(),
   createdBefore: Timestamp.optional(),
+  search: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .meta({ description: 'Text found in the title or in the input (any field name or value), ignoring case' }),
 });
 export const TasksListOutput = page(Task);
 
@@ -287,4 +296,46 @@ export const SchedulesTriggerOutput = z.object({
   schedule: Schedule,
   chainId: Id.nullable(),
   skipped: z.string().nullable(),
+});
+
+/** One line of tasks.stats: the queue now, and what happened since `since`. */
+export const TaskStatsLine = z.object({
+  agentId: Id.nullable(),
+  slug: z.string().nullable(),
+  name: z.string(),
+  pending: z.number().int().meta({ description: 'Waiting for dependencies or their scheduled time' }),
+  queued: z.number().int(),
+  running: z.number().int(),
+  waiting: z.number().int().meta({ description: 'Waiting for input (approval not counted)' }),
+  awaitingApproval: z.number().int(),
+  failed: z.number().int().meta({ description: 'Failed or expired since `since`' }),
+  succeeded: z.number().int().meta({ description: 'Succeeded since `since`' }),
+  runs: z.number().int().meta({ description: 'Agent runs started since `since`' }),
+  tokens: z.number().int().meta({ description: 'Tokens of the runs started since `since`' }),
+  cost: z.number().meta({ description: 'USD of the runs started since `since`' }),
+});
+export type TaskStatsLine = z.infer<typeof TaskStatsLine>;
+export const TasksStatsInput = z.object({
+  since: Timestamp.optional().meta({ description: 'Default: the start of today (UTC)' }),
+});
+export const TasksStatsOutput = z.object({
+  since: Timestamp,
+  totals: TaskStatsLine,
+  agents: z.array(TaskStatsLine).meta({ description: 'Each agent, then a line for system tasks (agentId null)' }),
+});
+
+export const TasksActivityInput = z.object({ id: Id });
+export const TasksActivityOutput = z.object({
+  createdByKey: z
+    .object({ id: Id, name: z.string(), prefix: z.string() })
+    .nullable()
+    .meta({ description: 'The key that created the task (null: created by the server, or not visible to this key)' }),
+  memoryWrites: z
+    .array(MemoryVersion)
+    .nullable()
+    .meta({ description: 'Every memory version the task wrote, oldest first (null: the key lacks memory:read)' }),
+  deliveries: z
+    .array(WebhookDelivery.extend({ webhookName: z.string() }))
+    .nullable()
+    .meta({ description: "Webhook deliveries of the task's events, oldest first (null: the key lacks webhooks:read)" }),
 });

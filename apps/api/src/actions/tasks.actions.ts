@@ -14,6 +14,8 @@ import {
   runWorkflow,
   systemClock,
   type TaskDeps,
+  taskActivity,
+  taskStats,
   triggerSchedule,
   updateSchedule,
   updateTask,
@@ -35,6 +37,8 @@ export const tasksActions: ActionHandlers<
   | 'tasks.cancel'
   | 'tasks.retry'
   | 'tasks.approve'
+  | 'tasks.stats'
+  | 'tasks.activity'
   | 'agents.status'
   | 'workflows.list'
   | 'workflows.get'
@@ -52,6 +56,13 @@ export const tasksActions: ActionHandlers<
   'tasks.cancel': (ctx, data) => cancelTask(taskDeps(ctx), ctx.actor, data),
   'tasks.retry': (ctx, data) => retryTask(taskDeps(ctx), ctx.actor, data),
   'tasks.approve': (ctx, data) => approveTask(taskDeps(ctx), ctx.actor, data),
+  'tasks.stats': (ctx, data) => taskStats({ db: ctx.system.database.db, clock: systemClock }, ctx.actor, data),
+  'tasks.activity': (ctx, data) =>
+    taskActivity(
+      { db: ctx.system.database.db, encryptionKey: ctx.system.memory.deps.memory.settings.encryptionKey },
+      ctx.actor,
+      data,
+    ),
   'agents.status': (ctx) => agentsStatus(taskDeps(ctx), ctx.actor),
   'workflows.list': (ctx) => listWorkflows(taskDeps(ctx)),
   'workflows.get': (ctx, data) => getWorkflow(taskDeps(ctx), data),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type ActionData, type ActionOutput, OraError, type Task, type TaskStepInput } from '@ora/contracts';
 import type { NewTaskRow, TaskChainTable, TaskRow } from '@ora/db';
-import type { Insertable } from 'kysely';
+import { type Insertable, sql } from 'kysely';
 import { z } from 'zod';
 import { runsOf } from '../agents/agents.repository';
 import { recordAudit } from '../audit/audit';
@@ -10,6 +10,7 @@ import { Batcher } from '../shared/batcher';
 import { pageFrom, timeIdAfter } from '../shared/cursor';
 import type { Actor, Clock, Db, DbOrTx } from '../shared/deps';
 import { type PlannedStep, planDag } from './dag';
+import type { DispatchEntry } from './dispatcher';
 import {
   DEPENDENCY_FAILED,
   dispatchRow,
@@ -25,6 +26,8 @@ import { taskEventRowToEvent, taskRowToTask, tasksWithRelations } from './tasks.
 /** Told after a commit that wrote dispatch outbox rows, so they reach the queue at once. */
 export interface DispatchNudge {
   nudge(): void;
+  /** Takes the committed outbox rows themselves: they go onto the queue without a drain. */
+  handoff?(entries: readonly DispatchEntry[]): void;
 }
 
 export interface TaskDeps {
@@ -119,22 +122,37 @@ export async function createTaskGraph(
   return result.value;
 }
 
-/** Batches concurrent createTaskGraph calls into one transaction (one insert per table). */
+/**
+ * Batches concurrent createTaskGraph calls into one statement. Two batches run at once at most:
+ * calls made meanwhile join the next one, so under load a statement (and its commit) carries many
+ * graphs.
+ */
 export function createGraphBatcher(deps: Omit<TaskDeps, 'graphs'>, maxSize = 200): Batcher<GraphRequest, GraphResult> {
-  return new Batcher((requests) => createTaskGraphs(deps, requests), maxSize);
+  return new Batcher((requests) => createTaskGraphs(deps, requests), maxSize, 0, 2);
 }
 
 /**
- * Writes several graphs in one transaction. A graph that cannot be written (unknown agent or
+ * Writes several graphs at once, in one statement (after the reads that agents, existing
+ * dependencies or a parent task need). A graph that cannot be written (unknown agent or
  * dependency, a refused agent) fails alone; if the batch itself fails, each graph is tried alone.
+ * The outbox rows of the tasks ready to run are handed to the dispatcher after the commit.
  */
 export async function createTaskGraphs(
   deps: Omit<TaskDeps, 'graphs'>,
   requests: GraphRequest[],
 ): Promise<GraphResult[]> {
   try {
-    const results = await deps.db.transaction().execute((trx) => writeGraphs(trx, deps.clock, requests));
-    deps.dispatch?.nudge();
+    const plans = requests.map((r) => planDag(r.steps));
+    // Existing dependencies are read under a share lock, kept until the graph that depends on them
+    // is written: that takes a transaction. Otherwise the write is one statement, atomic alone.
+    const locks = plans.some((order) => order.some((p) => p.existingDeps.length > 0));
+    const { results, dispatch } = locks
+      ? await deps.db.transaction().execute((trx) => writeGraphs(trx, deps.clock, requests, plans))
+      : await writeGraphs(deps.db, deps.clock, requests, plans);
+    if (dispatch.length > 0) {
+      if (deps.dispatch?.handoff) deps.dispatch.handoff(dispatch);
+      else deps.dispatch?.nudge();
+    }
     return results;
   } catch (error) {
     if (requests.length === 1) return [{ ok: false, error }];
@@ -142,16 +160,20 @@ export async function createTaskGraphs(
   }
 }
 
-async function writeGraphs(trx: DbOrTx, clock: Clock, requests: GraphRequest[]): Promise<GraphResult[]> {
+async function writeGraphs(
+  db: DbOrTx,
+  clock: Clock,
+  requests: GraphRequest[],
+  plans: PlannedStep[][],
+): Promise<{ results: GraphResult[]; dispatch: DispatchEntry[] }> {
   const allSteps = requests.flatMap((r) => r.steps);
   const agentRefs = [...new Set(allSteps.map((s) => s.agent).filter((a): a is string => a !== undefined))];
-  const plans = requests.map((r) => planDag(r.steps));
   const existingIds = [...new Set(plans.flatMap((order) => order.flatMap((p) => p.existingDeps)))];
   const parentIds = [...new Set(requests.map((r) => r.options.parentTaskId).filter((p): p is string => !!p))];
   const [agents, existing, parents] = await Promise.all([
-    agentRefs.length ? lookupAgents(trx, agentRefs) : Promise.resolve(new Map<string, { id: string; slug: string }>()),
+    agentRefs.length ? lookupAgents(db, agentRefs) : Promise.resolve(new Map<string, { id: string; slug: string }>()),
     existingIds.length
-      ? trx
+      ? db
           .selectFrom('agent_tasks')
           .select(['id', 'title', 'status'])
           .where('id', 'in', existingIds)
@@ -159,7 +181,7 @@ async function writeGraphs(trx: DbOrTx, clock: Clock, requests: GraphRequest[]):
           .execute()
       : Promise.resolve([] as Array<Pick<TaskRow, 'id' | 'title' | 'status'>>),
     parentIds.length
-      ? trx.selectFrom('agent_tasks').select(['id', 'chain_id']).where('id', 'in', parentIds).execute()
+      ? db.selectFrom('agent_tasks').select(['id', 'chain_id']).where('id', 'in', parentIds).execute()
       : Promise.resolve([] as Array<{ id: string; chain_id: string | null }>),
   ]);
 
@@ -177,103 +199,147 @@ async function writeGraphs(trx: DbOrTx, clock: Clock, requests: GraphRequest[]):
       results.push({ ok: false, error });
     }
   });
-  if (prepared.length === 0) return results;
+  if (prepared.length === 0) return { results, dispatch: [] };
 
   const graphs = prepared.map((p) => p.graph);
-  await trx
-    .insertInto('task_chains')
-    .values(graphs.map((g) => g.chain))
-    .onConflict((oc) => oc.column('id').doNothing())
-    .execute();
-  const rows = await trx
-    .insertInto('agent_tasks')
-    .values(graphs.flatMap((g) => g.tasks))
-    .returningAll()
-    .execute();
+  const tasks = graphs.flatMap((g) => g.tasks);
   const edges = graphs.flatMap((g) => g.edges);
-  if (edges.length) await trx.insertInto('task_dependencies').values(edges).execute();
-  await trx
-    .insertInto('task_events')
-    .values(
-      rows.map((r) => ({
-        task_id: r.id,
-        from_status: null,
-        to_status: r.status,
-        message: r.status_message ?? 'created',
-        attempt: 0,
-      })),
-    )
-    .execute();
   const actorOf = new Map(graphs.flatMap((g) => g.tasks.map((t) => [t.id as string, g.request.actor] as const)));
   const pendingEvents: Array<{ actor: Actor | null; event: PendingEvent }> = [];
-  for (const row of rows) {
+  for (const task of tasks) {
+    const id = task.id as string;
+    const status = task.status as TaskRow['status'];
+    const message = task.status_message ?? null;
     const base = {
-      taskId: row.id,
-      chainId: row.chain_id,
-      taskType: row.task_type,
-      title: row.title,
-      agentId: row.assigned_to,
-      status: row.status,
+      taskId: id,
+      chainId: task.chain_id ?? null,
+      taskType: task.task_type,
+      title: task.title,
+      agentId: task.assigned_to ?? null,
+      status,
     };
-    const context = { taskId: row.id, agentId: row.assigned_to };
-    pendingEvents.push(
-      { actor: actorOf.get(row.id) ?? null, event: { type: 'task.created', payload: base, context } },
-      ...(row.status === 'waiting'
-        ? [
-            {
-              actor: actorOf.get(row.id) ?? null,
-              event: {
-                type: 'task.waiting' as const,
-                payload: { ...base, reason: row.status_message ?? 'waiting' },
-                context,
-              },
-            },
-          ]
-        : []),
-      ...(row.status === 'cancelled'
-        ? [
-            {
-              actor: actorOf.get(row.id) ?? null,
-              event: { type: 'task.cancelled' as const, payload: { ...base, reason: row.status_message }, context },
-            },
-          ]
-        : []),
-    );
+    const context = { taskId: id, agentId: task.assigned_to ?? null };
+    const actor = actorOf.get(id) ?? null;
+    pendingEvents.push({ actor, event: { type: 'task.created', payload: base, context } });
+    if (status === 'waiting') {
+      pendingEvents.push({
+        actor,
+        event: { type: 'task.waiting', payload: { ...base, reason: message ?? 'waiting' }, context },
+      });
+    }
+    if (status === 'cancelled') {
+      pendingEvents.push({ actor, event: { type: 'task.cancelled', payload: { ...base, reason: message }, context } });
+    }
   }
-  await trx
-    .insertInto('events')
-    .values(
-      pendingEvents.map(({ actor, event }) => ({
-        type: event.type,
-        payload: JSON.stringify(event.payload),
-        agent_id: event.context?.agentId ?? null,
-        task_id: event.context?.taskId ?? null,
-        key_id: actor?.keyId ?? null,
-      })),
+  const ready = tasks
+    .filter((t) => t.status === 'queued')
+    .map((t) => ({
+      id: t.id as string,
+      attempt_count: 0,
+      priority: t.priority ?? 0,
+      scheduled_for: (t.scheduled_for as Date | null | undefined) ?? null,
+      next_attempt_at: null,
+    }));
+
+  // Every table in one statement (data-modifying CTEs): one round trip, atomic without BEGIN/COMMIT.
+  // Rows go in as one JSON parameter per table, so the statement's text is the same for any batch.
+  const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
+  for (const key of new Set(tasks.flatMap((t) => Object.keys(t)))) {
+    if (!TASK_INSERT_COLUMNS.has(key)) throw new Error(`writeGraphs: agent_tasks.${key} is not in its insert`);
+  }
+  const outbox = ready.map((r) => {
+    const row = dispatchRow(r, clock);
+    return { ...row, payload: JSON.parse(row.payload) as unknown };
+  });
+  const { rows } = await sql<TaskRow & { outbox_id: string | null; outbox_available_at: Date | null }>`
+    with new_chains as (
+      insert into task_chains (id, title, workflow_name, token_budget, cost_budget, created_by_key_id)
+      select * from jsonb_to_recordset(${json(graphs.map((g) => g.chain))}) as c(
+        id uuid, title text, workflow_name text, token_budget bigint, cost_budget numeric, created_by_key_id uuid
+      )
+      on conflict (id) do nothing
+    ),
+    new_tasks as (
+      insert into agent_tasks (
+        id, chain_id, parent_task_id, assigned_to, delegated_by, task_type, title, description, instructions,
+        input, priority, scheduled_for, deadline_at, max_attempts, requires_approval,
+        run_anyway_on_dependency_failure, token_budget, cost_budget, model_override, related_post_id,
+        workflow_name, workflow_version, source, created_by_key_id, idempotency_key, status, status_message,
+        cancel_reason, completed_at, created_at, updated_at
+      )
+      select
+        id, chain_id, parent_task_id, assigned_to, delegated_by, task_type, title, description, instructions::jsonb,
+        input::jsonb, priority, scheduled_for, deadline_at, max_attempts, requires_approval,
+        run_anyway_on_dependency_failure, token_budget, cost_budget, model_override, related_post_id,
+        workflow_name, workflow_version, source, created_by_key_id, idempotency_key, status, status_message,
+        cancel_reason, completed_at, created_at, updated_at
+      from jsonb_to_recordset(${json(tasks)}) as t(
+        id uuid, chain_id uuid, parent_task_id uuid, assigned_to uuid, delegated_by uuid, task_type text,
+        title text, description text, instructions text, input text, priority integer, scheduled_for timestamptz,
+        deadline_at timestamptz, max_attempts integer, requires_approval boolean,
+        run_anyway_on_dependency_failure boolean, token_budget integer, cost_budget numeric, model_override text,
+        related_post_id uuid, workflow_name text, workflow_version integer, source text, created_by_key_id uuid,
+        idempotency_key text, status text, status_message text, cancel_reason text, completed_at timestamptz,
+        created_at timestamptz, updated_at timestamptz
+      )
+      returning *
+    ),
+    new_edges as (
+      insert into task_dependencies (task_id, depends_on_task_id)
+      select * from jsonb_to_recordset(${json(edges)}) as e(task_id uuid, depends_on_task_id uuid)
+    ),
+    new_log as (
+      insert into task_events (task_id, from_status, to_status, message, attempt)
+      select id, null, status, coalesce(status_message, 'created'), 0 from new_tasks
+    ),
+    new_events as (
+      insert into events (type, payload, agent_id, task_id, key_id)
+      select e->>'type', e->'payload', (e->>'agent_id')::uuid, (e->>'task_id')::uuid, (e->>'key_id')::uuid
+      from jsonb_array_elements(${json(
+        pendingEvents.map(({ actor, event }) => ({
+          type: event.type,
+          payload: event.payload,
+          agent_id: event.context?.agentId ?? null,
+          task_id: event.context?.taskId ?? null,
+          key_id: actor?.keyId ?? null,
+        })),
+      )}) with ordinality as a(e, n)
+      order by n
+    ),
+    new_outbox as (
+      insert into task_dispatch_outbox (task_id, job_name, payload, available_at)
+      select task_id, job_name, payload, available_at
+      from jsonb_to_recordset(${json(outbox)}) as o(task_id uuid, job_name text, payload jsonb, available_at timestamptz)
+      returning id, task_id, available_at
+    ),
+    new_audit as (
+      insert into audit_log (key_id, action, target_type, target_id, ip, request_id, details)
+      select * from jsonb_to_recordset(${json(
+        graphs.map((g) => ({
+          key_id: g.request.actor.keyId,
+          action: g.request.options.workflow ? 'workflows.run' : 'tasks.create',
+          target_type: 'task_chain',
+          target_id: g.chain.id,
+          ip: g.request.actor.ip,
+          request_id: g.request.actor.requestId,
+          details: { tasks: g.tasks.length, workflow: g.request.options.workflow?.name ?? null },
+        })),
+      )}) as a(key_id uuid, action text, target_type text, target_id text, ip text, request_id text, details jsonb)
     )
-    .execute();
-  const ready = rows.filter((r) => r.status === 'queued');
-  if (ready.length)
-    await trx
-      .insertInto('task_dispatch_outbox')
-      .values(ready.map((r) => dispatchRow(r, clock)))
-      .execute();
-  await trx
-    .insertInto('audit_log')
-    .values(
-      graphs.map((g) => ({
-        key_id: g.request.actor.keyId,
-        action: g.request.options.workflow ? 'workflows.run' : 'tasks.create',
-        target_type: 'task_chain',
-        target_id: g.chain.id,
-        ip: g.request.actor.ip,
-        request_id: g.request.actor.requestId,
-        details: JSON.stringify({ tasks: g.tasks.length, workflow: g.request.options.workflow?.name ?? null }),
-      })),
-    )
-    .execute();
+    select t.*, o.id as outbox_id, o.available_at as outbox_available_at
+    from new_tasks t left join new_outbox o on o.task_id = t.id
+  `.execute(db);
 
   const byId = new Map(rows.map((r) => [r.id, r]));
+  const dispatch: DispatchEntry[] = rows
+    .filter((r) => r.outbox_id !== null)
+    .map((r) => ({
+      id: r.outbox_id as string,
+      taskId: r.id,
+      attempt: r.attempt_count,
+      priority: r.priority,
+      availableAt: r.outbox_available_at as Date,
+    }));
   for (const { index, graph } of prepared) {
     results[index] = {
       ok: true,
@@ -292,8 +358,43 @@ async function writeGraphs(trx: DbOrTx, clock: Clock, requests: GraphRequest[]):
       },
     };
   }
-  return results;
+  return { results, dispatch };
 }
+
+/** The agent_tasks columns prepareGraph sets: the ones the insert in writeGraphs lists. */
+const TASK_INSERT_COLUMNS = new Set([
+  'id',
+  'chain_id',
+  'parent_task_id',
+  'assigned_to',
+  'delegated_by',
+  'task_type',
+  'title',
+  'description',
+  'instructions',
+  'input',
+  'priority',
+  'scheduled_for',
+  'deadline_at',
+  'max_attempts',
+  'requires_approval',
+  'run_anyway_on_dependency_failure',
+  'token_budget',
+  'cost_budget',
+  'model_override',
+  'related_post_id',
+  'workflow_name',
+  'workflow_version',
+  'source',
+  'created_by_key_id',
+  'idempotency_key',
+  'status',
+  'status_message',
+  'cancel_reason',
+  'completed_at',
+  'created_at',
+  'updated_at',
+]);
 
 async function lookupAgents(db: DbOrTx, refs: readonly string[]): Promise<Map<string, { id: string; slug: string }>> {
   const ids = refs.filter((r) => z.uuid().safeParse(r).success);
@@ -450,6 +551,11 @@ export async function listTasks(
   if (input.chainId) query = query.where('chain_id', '=', input.chainId);
   if (input.createdAfter) query = query.where('created_at', '>=', new Date(input.createdAfter));
   if (input.createdBefore) query = query.where('created_at', '<', new Date(input.createdBefore));
+  if (input.search) {
+    // LIKE's own wildcards in the text are matched literally; the input is searched as its JSON text.
+    const pattern = `%${input.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    query = query.where((eb) => eb.or([eb('title', 'ilike', pattern), eb(sql<string>`input::text`, 'ilike', pattern)]));
+  }
   if (input.agent) {
     const agents = await resolveAgents(deps.db, [input.agent]);
     query = query.where('assigned_to', '=', agents.get(input.agent) as string);
