@@ -24,6 +24,8 @@ interface Tracked {
   statusMessage?: string | null;
   requiresApproval?: boolean;
   approvedAt?: string | null;
+  /** From the task read: how long its last attempt ran (events carry their own). */
+  durationMs?: number | null;
 }
 
 const symbols: Record<string, string> = {
@@ -72,6 +74,8 @@ export async function watchTasks(
     ctx.out(`${clock()} ${progress()}${status} ${task.title} (${task.taskType})${detail ?? ''}`);
   };
   const detailOf = (task: Tracked) => {
+    // The read of the tasks can see the end before its event arrives: it says the same.
+    if (task.status === 'success' && task.durationMs != null) return ` in ${(task.durationMs / 1000).toFixed(1)} s`;
     if (task.status === 'error' || task.status === 'expired') return task.errorMessage ? `: ${task.errorMessage}` : '';
     if (task.status === 'waiting') {
       const hint =
@@ -99,6 +103,7 @@ export async function watchTasks(
     statusMessage: task.statusMessage,
     requiresApproval: task.requiresApproval,
     approvedAt: task.approvedAt,
+    durationMs: task.startedAt && task.completedAt ? Date.parse(task.completedAt) - Date.parse(task.startedAt) : null,
   });
 
   const allDone = () =>
