@@ -91,6 +91,8 @@ describe('the desktop core against a real server', () => {
     a.store.upsertMemory({ type: 'preference', key: 'operator.timezone', content: 'Europe/Berlin' });
     b.store.upsertMemory({ type: 'preference', key: 'operator.timezone', content: 'America/New_York' });
     a.store.upsertMemory({ type: 'fact', key: 'site.style', content: { tone: 'warm', length: 'short' } });
+    // B writes later: the merge settles a field both changed by updatedAt (the server wins a tie).
+    await new Promise((resolve) => setTimeout(resolve, 5));
     b.store.upsertMemory({ type: 'fact', key: 'site.style', content: { tone: 'plain', length: 'long' } });
     a.store.upsertMemory({ type: 'fact', key: 'only.on.a', content: 'A wrote this offline' });
     b.store.upsertMemory({ type: 'fact', key: 'only.on.b', content: 'B wrote this offline' });
