@@ -3,7 +3,13 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { OraClient } from '@ora/client';
-import { type FakeProvider, type FakeRequest, type FakeStep, startFakeOpenAI } from '@ora/testkit';
+import {
+  chromiumLaunchOptions,
+  type FakeProvider,
+  type FakeRequest,
+  type FakeStep,
+  startFakeOpenAI,
+} from '@ora/testkit';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../api/test/harness';
@@ -106,18 +112,7 @@ describe('the desktop UI in web mode', () => {
     });
     core.start();
     web = await startWebMode({ core });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await chromium.launch(chromiumLaunchOptions);
   });
   afterAll(async () => {
     await browser?.close();

@@ -4,6 +4,7 @@
  * webhook receiver).
  */
 
+export { chromiumLaunchOptions } from './browser';
 export type { FakeHandler, FakeMessage, FakeProvider, FakeRequest, FakeStep, FakeToolCall } from './fake-providers';
 export { FAKE_PNG_BASE64, fakeEmbedding, startFakeAnthropic, startFakeOpenAI } from './fake-providers';
 export type { TestPostgres } from './services';
