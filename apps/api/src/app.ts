@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { headers } from '@ora/contracts';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Bindings, ChildLoggerOptions, Level, Logger as PinoLogger } from 'pino';
 import { errorsPlugin, sendError, toOraError } from './plugins/errors';
 import { jsonBodyPlugin } from './plugins/json-body';
 import { metricsPlugin } from './plugins/metrics';
@@ -40,10 +41,74 @@ export function loggerOptions(level: string) {
   };
 }
 
+/**
+ * `request.log`: the logger with the request id bound, made only when a line is written at an
+ * enabled level (most requests write none, and a pino child per request was a visible share of
+ * the API's CPU). Once made, every call goes to that child.
+ */
+class RequestLogger {
+  #child: PinoLogger | undefined;
+
+  constructor(
+    private readonly parent: PinoLogger,
+    private readonly bindings: Bindings,
+    private readonly options: ChildLoggerOptions,
+  ) {}
+
+  get level(): string {
+    return this.#child?.level ?? this.parent.level;
+  }
+
+  set level(level: string) {
+    this.#real().level = level;
+  }
+
+  child(bindings: Bindings, options?: ChildLoggerOptions): PinoLogger {
+    return this.#real().child(bindings, options);
+  }
+
+  // Methods on the prototype, not arrow fields: nothing is allocated per request.
+  fatal(...args: unknown[]): void {
+    this.#write('fatal', args);
+  }
+  error(...args: unknown[]): void {
+    this.#write('error', args);
+  }
+  warn(...args: unknown[]): void {
+    this.#write('warn', args);
+  }
+  info(...args: unknown[]): void {
+    this.#write('info', args);
+  }
+  debug(...args: unknown[]): void {
+    this.#write('debug', args);
+  }
+  trace(...args: unknown[]): void {
+    this.#write('trace', args);
+  }
+  silent(): void {}
+
+  #real(): PinoLogger {
+    this.#child ??= this.parent.child(this.bindings, this.options);
+    return this.#child;
+  }
+
+  #write(level: Level, args: unknown[]): void {
+    const target = this.#child ?? (this.parent.isLevelEnabled(level) ? this.#real() : undefined);
+    if (target) (target[level] as (...a: unknown[]) => void)(...args);
+  }
+}
+
 /** Registers plugins and routes; never listens (server.ts does). Tests use `app.inject()`. */
 export async function buildApp(system: System, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    ...(options.logging === false ? { logger: false } : { loggerInstance: system.log as unknown as FastifyBaseLogger }),
+    ...(options.logging === false
+      ? { logger: false }
+      : {
+          loggerInstance: system.log as unknown as FastifyBaseLogger,
+          childLoggerFactory: (logger: FastifyBaseLogger, bindings: Bindings, childOptions: ChildLoggerOptions) =>
+            new RequestLogger(logger as unknown as PinoLogger, bindings, childOptions) as unknown as FastifyBaseLogger,
+        }),
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     bodyLimit: system.config.bodyLimitBytes,
     trustProxy: system.config.trustProxy,

@@ -21,10 +21,20 @@ export const metricsPlugin = fp(
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     });
+    // One bound child per (action, status), found by a string key: prom-client's own label
+    // checking and hashing ran on every request otherwise. Actions, route patterns and statuses
+    // are few, so the map stays small.
+    const observers = new Map<string, { observe(value: number): void }>();
     app.decorateRequest('oraAction', undefined);
     app.addHook('onResponse', (request, reply, done) => {
       const action = request.oraAction ?? `${request.method} ${request.routeOptions.url ?? 'unmatched'}`;
-      latency.observe({ action, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+      const key = `${reply.statusCode} ${action}`;
+      let observer = observers.get(key);
+      if (!observer) {
+        observer = latency.labels({ action, status: String(reply.statusCode) });
+        observers.set(key, observer);
+      }
+      observer.observe(reply.elapsedTime / 1000);
       done();
     });
     app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {

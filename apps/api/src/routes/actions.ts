@@ -44,8 +44,25 @@ export async function actionRoutes(app: FastifyInstance, options: ActionRoutesOp
   const { system } = options;
 
   // Authenticate before the body is read: no key, no parsing.
-  app.addHook('onRequest', async (request) => {
-    request.apiKey = await system.authenticator.authenticate(request.headers.authorization, request.ip);
+  // A key in the cache is checked without a promise; otherwise the database is asked once.
+  app.addHook('onRequest', (request, _reply, done) => {
+    const { authorization } = request.headers;
+    let key: AuthenticatedKey | undefined;
+    try {
+      key = system.authenticator.authenticateCached(authorization, request.ip);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    if (key) {
+      request.apiKey = key;
+      done();
+      return;
+    }
+    system.authenticator.authenticate(authorization, request.ip).then((found) => {
+      request.apiKey = found;
+      done();
+    }, done);
   });
 
   app.post('/api/ora', async (request, reply) => {
@@ -78,7 +95,8 @@ export async function actionRoutes(app: FastifyInstance, options: ActionRoutesOp
     request.oraAction = name;
     const definition = actions[name];
 
-    const decision = await system.limiter.consume(requestWindows(key, definition.limitGroup, system.config.limits));
+    const consumed = system.limiter.consume(requestWindows(key, definition.limitGroup, system.config.limits));
+    const decision = consumed instanceof Promise ? await consumed : consumed;
     const window = decision.tightest;
     reply.header(headers.rateLimitLimit, String(window.limit));
     reply.header(headers.rateLimitRemaining, String(Math.max(0, window.limit - window.count)));

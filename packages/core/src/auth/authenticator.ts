@@ -57,13 +57,38 @@ export class Authenticator {
 
   /** Parses an Authorization header value and returns the key, or throws UNAUTHORIZED/FORBIDDEN. */
   async authenticate(authorization: string | undefined, ip: string | null): Promise<AuthenticatedKey> {
+    return (
+      this.authenticateCached(authorization, ip) ?? this.#check(await this.#lookup(this.#hashOf(authorization)), ip)
+    );
+  }
+
+  /**
+   * `authenticate` without waiting: the key when its cache entry is fresh, undefined when the
+   * database must be asked (then call `authenticate`). Throws as `authenticate` does.
+   */
+  authenticateCached(authorization: string | undefined, ip: string | null): AuthenticatedKey | undefined {
+    const hash = this.#hashOf(authorization);
+    const cached = this.#cache.get(hash);
+    if (!cached || Date.now() - cached.loadedAt >= (cached.key ? this.#ttlMs : this.#negativeTtlMs)) return undefined;
+    return this.#check(cached, ip);
+  }
+
+  /** The hash of the bearer secret, or UNAUTHORIZED when the header holds none. */
+  #hashOf(authorization: string | undefined): string {
     if (!authorization) throw unauthorized('Missing API key: send "Authorization: Bearer ora_sk_..."');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match?.[1]) throw unauthorized('Malformed Authorization header: expected "Bearer <key>"');
     const secret = match[1];
-    if (!isWellFormedSecret(secret)) throw unauthorized('Invalid API key: not an ORA key (check for a typo)');
+    const hash = hashSecret(secret);
+    // Only well-formed secrets are ever cached, so a cached hash needs no checksum check; a typo
+    // or a made-up string is refused here without a database query.
+    if (!this.#cache.has(hash) && !isWellFormedSecret(secret)) {
+      throw unauthorized('Invalid API key: not an ORA key (check for a typo)');
+    }
+    return hash;
+  }
 
-    const entry = await this.#lookup(hashSecret(secret));
+  #check(entry: CacheEntry, ip: string | null): AuthenticatedKey {
     const key = entry.key;
     if (!key) throw unauthorized('Invalid API key: unknown or revoked');
     if (key.expiresAt && key.expiresAt <= this.#clock.now()) throw unauthorized('API key expired');

@@ -14,16 +14,22 @@ export class FallbackRateLimiter implements RateLimiter {
     private readonly log: Logger,
   ) {}
 
-  async consume(windows: readonly LimitWindow[]): Promise<LimitDecision> {
+  consume(windows: readonly LimitWindow[]): LimitDecision | Promise<LimitDecision> {
+    let decision: LimitDecision | Promise<LimitDecision>;
     try {
-      return await this.shared.consume(windows);
+      decision = this.shared.consume(windows);
     } catch (error) {
-      if (Date.now() - this.#lastWarning > 30_000) {
-        this.#lastWarning = Date.now();
-        this.log.warn({ err: error }, 'shared rate limiter unavailable; counting in this process until it is back');
-      }
-      return this.#local.consume(windows);
+      return this.#counted(error, windows);
     }
+    return decision instanceof Promise ? decision.catch((error) => this.#counted(error, windows)) : decision;
+  }
+
+  #counted(error: unknown, windows: readonly LimitWindow[]): LimitDecision {
+    if (Date.now() - this.#lastWarning > 30_000) {
+      this.#lastWarning = Date.now();
+      this.log.warn({ err: error }, 'shared rate limiter unavailable; counting in this process until it is back');
+    }
+    return this.#local.consume(windows);
   }
 
   async close(): Promise<void> {

@@ -22,10 +22,12 @@ export interface LimitDecision {
 
 /**
  * Counts requests in fixed windows. Every window is counted in one atomic step; the request is
- * allowed only when no window went over its limit.
+ * allowed only when no window went over its limit. The decision is a plain value when the limiter
+ * could make it without I/O (the common case: callers on the hot path need not wait a tick), a
+ * promise otherwise.
  */
 export interface RateLimiter {
-  consume(windows: readonly LimitWindow[]): Promise<LimitDecision>;
+  consume(windows: readonly LimitWindow[]): LimitDecision | Promise<LimitDecision>;
   close(): Promise<void>;
 }
 
@@ -50,7 +52,7 @@ export class MemoryRateLimiter implements RateLimiter {
     this.#sweep.unref();
   }
 
-  async consume(windows: readonly LimitWindow[]): Promise<LimitDecision> {
+  consume(windows: readonly LimitWindow[]): LimitDecision {
     const now = Date.now();
     const states = windows.map((w) => {
       let current = this.#windows.get(w.bucket);

@@ -74,14 +74,30 @@ export class SyncedRateLimiter implements RateLimiter {
     this.#timer.unref();
   }
 
-  async consume(windows: readonly LimitWindow[]): Promise<LimitDecision> {
+  consume(windows: readonly LimitWindow[]): LimitDecision | Promise<LimitDecision> {
     const now = Date.now();
     const buckets = windows.map((w) => this.#bucket(w, now));
-    const local = buckets.every((b) => b.learned && b.known + b.unsynced + 1 <= b.limit * this.#localShare);
-    if (local) {
-      for (const b of buckets) b.unsynced += 1;
-      return decide(windows.map((w, i) => stateOf(w, buckets[i] as Bucket, now)));
+    let local = true;
+    for (const b of buckets) {
+      if (!b.learned || b.known + b.unsynced + 1 > b.limit * this.#localShare) local = false;
     }
+    if (!local) return this.#consumeShared(windows, buckets, now);
+    // Far from every limit: admit on the counts known here, and pick the tightest window without
+    // building a state per window.
+    let tightest = 0;
+    for (let i = 0; i < buckets.length; i++) {
+      const b = buckets[i] as Bucket;
+      b.unsynced += 1;
+      const t = buckets[tightest] as Bucket;
+      if (b.limit - (b.known + b.unsynced) < t.limit - (t.known + t.unsynced)) tightest = i;
+    }
+    return {
+      allowed: true,
+      tightest: stateOf(windows[tightest] as LimitWindow, buckets[tightest] as Bucket, now),
+    };
+  }
+
+  async #consumeShared(windows: readonly LimitWindow[], buckets: Bucket[], now: number): Promise<LimitDecision> {
     // Near a limit: ask Redis, adding this request and everything admitted here since the last sync.
     const increments = buckets.map((b) => b.unsynced + 1);
     for (const b of buckets) b.unsynced = 0;
