@@ -42,9 +42,9 @@ export function loggerOptions(level: string) {
 }
 
 /**
- * `request.log`: the logger with the request id bound, made only when a line is written at an
- * enabled level (most requests write none, and a pino child per request was a visible share of
- * the API's CPU). Once made, every call goes to that child.
+ * `request.log`: the system's logger with the request id bound, made only when a line is written
+ * at an enabled level (most requests write none, and a pino child per request was a visible share
+ * of the API's CPU). Once made, every call goes to that child.
  */
 class RequestLogger {
   #child: PinoLogger | undefined;
@@ -101,15 +101,30 @@ class RequestLogger {
 
 /** Registers plugins and routes; never listens (server.ts does). Tests use `app.inject()`. */
 export async function buildApp(system: System, options: AppOptions = {}): Promise<FastifyInstance> {
+  // A request or reply handed to a log line is written as a few fields, never with its headers.
+  const requestLog = system.log.child(
+    {},
+    {
+      serializers: {
+        req: (req: { method?: string; url?: string }) => ({ method: req.method, url: req.url }),
+        res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+      },
+    },
+  );
   const app = Fastify({
+    // Fastify gets no logger of its own: with one it hangs two listeners on every response to log
+    // its completion. `request.log` is the system's logger with the request id bound (made only
+    // when a line is written), and the metrics plugin writes the "request completed" line.
+    logger: false,
     ...(options.logging === false
-      ? { logger: false }
+      ? {}
       : {
-          loggerInstance: system.log as unknown as FastifyBaseLogger,
-          childLoggerFactory: (logger: FastifyBaseLogger, bindings: Bindings, childOptions: ChildLoggerOptions) =>
-            new RequestLogger(logger as unknown as PinoLogger, bindings, childOptions) as unknown as FastifyBaseLogger,
+          childLoggerFactory: (_logger: FastifyBaseLogger, bindings: Bindings, childOptions: ChildLoggerOptions) =>
+            new RequestLogger(requestLog, bindings, childOptions) as unknown as FastifyBaseLogger,
         }),
-    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    // Fastify's own per-request lines ("incoming request", "request completed") are off: the
+    // metrics plugin writes the completed line.
+    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     bodyLimit: system.config.bodyLimitBytes,
     trustProxy: system.config.trustProxy,
     genReqId: (request) => {
@@ -133,6 +148,6 @@ export async function buildApp(system: System, options: AppOptions = {}): Promis
   await app.register(agentRoutes, { system });
   await app.register(publicSiteRoutes, { system });
   await app.register(eventRoutes, { system });
-  await app.register(adminRoutes);
+  await app.register(adminRoutes, { log: system.log });
   return app;
 }

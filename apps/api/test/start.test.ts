@@ -30,7 +30,12 @@ async function start(env: Record<string, string> = {}): Promise<Started> {
     output += chunk;
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready within 30 s:\n${output}`)), 30_000);
+    // A fresh PGlite start takes about 9 s here alone, several times that beside other suites.
+    const timer = setTimeout(() => {
+      clearInterval(poll);
+      child.kill('SIGKILL'); // a start that is given up on must not outlive the test
+      reject(new Error(`not ready within 40 s:\n${output}`));
+    }, 40_000);
     const poll = setInterval(() => {
       const match = /ORA is ready at (http:\/\/[^\s]+)/.exec(output);
       if (match?.[1]) {
@@ -81,7 +86,7 @@ describe('ora start (embedded)', () => {
     const ready = await fetch(`${second.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await stop(second)).toBe(0);
-  }, 90_000);
+  }, 120_000);
 
   it('refuses a bad setting at start with a message naming the variable', async () => {
     await expect(start({ PORT: 'eighty' })).rejects.toThrow(/PORT/);

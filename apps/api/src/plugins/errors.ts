@@ -42,7 +42,7 @@ export const errorsPlugin = fp(
     app.setErrorHandler((error, request, reply) => {
       const oraError = toOraError(error);
       if (oraError.status >= 500) request.log.error({ err: error }, 'request failed');
-      else request.log.info({ code: oraError.code, msg: oraError.message }, 'request refused');
+      else request.log.info({ code: oraError.code, reason: oraError.message }, 'request refused');
       return sendError(request, reply, oraError);
     });
     app.setNotFoundHandler((request, reply) =>

@@ -5,6 +5,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 export interface AdminRoutesOptions {
   /** How the UI is built (tests may pass a prebuilt one); default: esbuild, in memory, once. */
   build?: () => Promise<AdminAssets>;
+  /** Where the build time is logged. */
+  log?: { info(fields: object, message: string): void };
 }
 
 /**
@@ -19,7 +21,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
   const load = async () => {
     assets ??= build().then(
       (built) => {
-        app.log.info({ buildMs: built.buildMs }, 'admin UI built');
+        options.log?.info({ buildMs: built.buildMs }, 'admin UI built');
         return built;
       },
       (error: unknown) => {
