@@ -1,15 +1,15 @@
 /**
- * `pnpm bench sync [--mutations 10000] [--per-push 1000] [--batch 100] [--page 500] [--db postgres|pglite]`
+ * `pnpm bench sync [--mutations 10000] [--per-push 1000] [--batch 1000] [--raw-batch N] [--page 500] [--db postgres|pglite]`
  *
  * The sync engine in this process, against a Postgres database of its own (or PGlite):
  *
  * - push: `pushMutations` of `--mutations` new memories, then the same number of updates (each
  *   based on the version the first push answered), in requests of `--per-push` mutations applied
- *   in transactions of `--batch` (the client row locked, conflict check, version and history rows,
- *   the mutation log, one audit row per batch); beside a raw batched
- *   `INSERT ... ON CONFLICT (id) DO UPDATE` of the same rows, `--batch` rows per statement, into a
- *   copy of agent_memory (its columns, defaults and indexes, not its triggers). Target: at least
- *   40% of the raw rate.
+ *   in transactions of `--batch` (default: ORA_SYNC_PUSH_BATCH's default; the client row locked,
+ *   conflict check, version and history rows, the mutation log, one audit row per batch); beside a
+ *   raw batched `INSERT ... ON CONFLICT (id) DO UPDATE` of the same rows, `--raw-batch` rows per
+ *   statement (default: the same as `--batch`), into a copy of agent_memory (its columns, defaults
+ *   and indexes, not its triggers). Target: at least 40% of the raw rate.
  * - pull: `pullChanges` of those changes from cursor 0 in pages of `--page` (horizon, page bound,
  *   rows, decryption, mapping), p99 per page; beside raw keyset pages
  *   (`where server_version > $1 order by server_version limit $2`) over the same rows.
@@ -40,6 +40,7 @@ interface Options {
   mutations: number;
   perPush: number;
   batch: number;
+  rawBatch: number;
   page: number;
   db: 'postgres' | 'pglite';
 }
@@ -50,7 +51,8 @@ function parseOptions(args: string[]): Options {
     options: {
       mutations: { type: 'string', default: '10000' },
       'per-push': { type: 'string', default: '1000' },
-      batch: { type: 'string', default: '100' },
+      batch: { type: 'string', default: String(DEFAULT_SYNC_SETTINGS.pushBatchSize) },
+      'raw-batch': { type: 'string' },
       page: { type: 'string', default: '500' },
       db: { type: 'string', default: 'postgres' },
     },
@@ -66,6 +68,7 @@ function parseOptions(args: string[]): Options {
     mutations: int('mutations', values.mutations, 10, 1_000_000),
     perPush: int('per-push', values['per-push'], 1, 1000),
     batch: int('batch', values.batch, 1, 1000),
+    rawBatch: int('raw-batch', values['raw-batch'] ?? values.batch, 1, 1000),
     page: int('page', values.page, 1, 1000),
     db,
   };
@@ -177,11 +180,11 @@ export async function run(args: string[]): Promise<BenchReport> {
     // Raw: the same rows, batched INSERT ... ON CONFLICT, two rounds.
     const rawTimes: number[] = [];
     for (const round of [1, 2]) {
-      progress(`raw INSERT ... ON CONFLICT round ${round}: ${n} rows in statements of ${options.batch}`);
+      progress(`raw INSERT ... ON CONFLICT round ${round}: ${n} rows in statements of ${options.rawBatch}`);
       const started = performance.now();
-      for (let from = 0; from < n; from += options.batch) {
+      for (let from = 0; from < n; from += options.rawBatch) {
         const rows = [];
-        for (let i = from; i < Math.min(n, from + options.batch); i++) {
+        for (let i = from; i < Math.min(n, from + options.rawBatch); i++) {
           const content = memoryContent(i, round);
           rows.push(
             sql`(${ids[i]}::uuid, 'fact', ${`bench.memory.${i}`}, ${JSON.stringify(content)}::jsonb, ${`${content.topic} ${content.note}`}, 0.5, 'sync', ${new Date(T0 + round * 1000)}::timestamptz)`,
@@ -278,7 +281,7 @@ export async function run(args: string[]): Promise<BenchReport> {
       settings: [
         `${n} memory mutations per round, ${options.perPush} per push request, ${options.batch} per transaction (ORA_SYNC_PUSH_BATCH)`,
         'round 1 creates the memories, round 2 updates each on the version round 1 answered (no conflicts)',
-        `raw: INSERT ... ON CONFLICT (id) DO UPDATE, ${options.batch} rows per statement, into a copy of agent_memory (columns, defaults, indexes; no triggers)`,
+        `raw: INSERT ... ON CONFLICT (id) DO UPDATE, ${options.rawBatch} rows per statement, into a copy of agent_memory (columns, defaults, indexes; no triggers)`,
         `pull: ${Math.ceil(n / options.page)} pages of ${options.page} from cursor 0; raw: keyset pages on server_version`,
         'no embedding jobs (no queue); one client, no concurrent writers',
       ],

@@ -13,7 +13,7 @@ describe('sync configuration', () => {
       pushBatchSize: 250,
       horizonWaitMs: 500,
     });
-    expect(loadConfig({}).sync).toEqual({ strategies: {}, pushBatchSize: 100, horizonWaitMs: 2000 });
+    expect(loadConfig({}).sync).toEqual({ strategies: {}, pushBatchSize: 1000, horizonWaitMs: 2000 });
   });
 
   it('names the variable and the bad entry', () => {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import {
   type ActionData,
   type ActionOutput,
@@ -114,7 +114,7 @@ export function storedFields(
     content: JSON.stringify(content),
     summary,
     content_text: contentText,
-    content_hash: embedText ? createHash('sha256').update(embedText).digest('hex').slice(0, 32) : null,
+    content_hash: embedText ? hash('sha256', embedText, 'hex').slice(0, 32) : null,
     is_encrypted: false,
   };
 }

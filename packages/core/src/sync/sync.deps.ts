@@ -5,7 +5,10 @@ import type { MemoryDeps } from '../memory/memory.deps';
 export interface SyncSettings {
   /** The conflict strategy per memory type when a push names none (others: last_write_wins). */
   strategies: StrategyByType;
-  /** Mutations applied per transaction: a large push holds its locks for one batch at a time. */
+  /**
+   * Mutations applied per transaction: a large push holds its locks for one batch at a time (1000:
+   * about a tenth of a second; the fixed cost of a transaction spread over enough rows).
+   */
   pushBatchSize: number;
   /**
    * How long a pull waits for the transactions that may still commit a version below its horizon
@@ -16,7 +19,7 @@ export interface SyncSettings {
 
 export const DEFAULT_SYNC_SETTINGS: SyncSettings = {
   strategies: {},
-  pushBatchSize: 100,
+  pushBatchSize: 1000,
   horizonWaitMs: 2_000,
 };
 

@@ -7,13 +7,34 @@ import {
   type SyncTombstone,
 } from '@ora/contracts';
 import { type SqlBool, sql } from 'kysely';
-import { MEMORY_COLUMNS } from '../memory/memory.repository';
+import type { StoredMemory } from '../memory/memory.repository';
 import type { Actor, DbOrTx } from '../shared/deps';
 import type { SyncDeps } from './sync.deps';
 import { pullHorizon } from './sync.horizon';
 import { memoryRowToSyncData } from './sync.mapping';
 
 type PullInput = ActionData<'sync.pull'>;
+
+/** What a pulled memory (or its tombstone) is made of: no indexed text copy, no embedding bookkeeping. */
+const PULLED_COLUMNS = [
+  'id',
+  'agent_id',
+  'memory_type',
+  'key',
+  'content',
+  'summary',
+  'importance',
+  'is_pinned',
+  'is_encrypted',
+  'sync_enabled',
+  'version',
+  'server_version',
+  'expires_at',
+  'is_archived',
+  'deleted_at',
+  'created_at',
+  'updated_at',
+] as const satisfies ReadonlyArray<keyof StoredMemory>;
 type PullOutput = ActionOutput<'sync.pull'>;
 
 /**
@@ -84,13 +105,16 @@ export async function pullChanges(deps: SyncDeps, actor: Actor, input: PullInput
     where ${range('server_version')} and ${scope('agent_id')} and ${sinceOn('deleted_at')}
       and entity_type in (${sql.join(tombstoneTypes)})
     order by server_version limit ${limit})`);
-  const bound = await sql<{ v: string; src: string }>`
-    select v::text as v, src from (${sql.join(parts, sql` union all `)}) s order by v limit ${limit}
+  // One row back: how many changes the page holds, the last one's version, and their kinds.
+  const bound = await sql<{ n: number; last: string | null; kinds: string[] | null }>`
+    select count(*)::int as n, max(v)::text as last, array_agg(distinct src) as kinds
+    from (select v, src from (${sql.join(parts, sql` union all `)}) s order by v limit ${limit}) page
   `.execute(deps.db);
-  const full = bound.rows.length >= limit;
-  const upper = full ? (bound.rows.at(-1)?.v as string) : horizon;
+  const head = bound.rows[0];
+  const full = (head?.n ?? 0) >= limit;
+  const upper = full ? (head?.last as string) : horizon;
   // Only the kinds of change this page holds are read.
-  const present = new Set(bound.rows.map((r) => r.src));
+  const present = new Set(head?.kinds ?? []);
   const inPage = (column: string) =>
     sql<SqlBool>`${sql.ref(column)} > ${after}::bigint and ${sql.ref(column)} <= ${upper}::bigint`;
 
@@ -99,7 +123,7 @@ export async function pullChanges(deps: SyncDeps, actor: Actor, input: PullInput
   if (present.has('memory')) {
     const rows = await deps.db
       .selectFrom('agent_memory')
-      .select(MEMORY_COLUMNS)
+      .select(PULLED_COLUMNS)
       .where(inPage('server_version'))
       .where(scope('agent_id'))
       .where(sinceOn('updated_at'))

@@ -25,11 +25,12 @@ import {
   mergeMemoryData,
   settleConflict,
 } from '@ora/sync-core';
-import { type Expression, sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { type PendingEvent, recordEvents } from '../events/events';
-import { MEMORY_COLUMNS, ORA_OWNER, type StoredMemory } from '../memory/memory.repository';
+import { ORA_OWNER, type StoredMemory } from '../memory/memory.repository';
 import { enqueueEmbedding, storedFields } from '../memory/memory.service';
 import type { Actor, DbOrTx } from '../shared/deps';
+import { plainArray, textArray } from './sync.arrays';
 import type { SyncDeps } from './sync.deps';
 import { conflictRowToConflict, isRetryable, memoryRowToSyncData } from './sync.mapping';
 
@@ -199,7 +200,7 @@ async function pushBatch(
   if (replays.length > 0) {
     const rows = await trx
       .selectFrom('sync_mutations')
-      .select(['mutation_id', 'result'])
+      .select(['mutation_id', 'result', 'entity_id', 'status', 'server_version'])
       .where('client_id', '=', clientId)
       .where(
         'mutation_id',
@@ -208,7 +209,18 @@ async function pushBatch(
       )
       .execute();
     for (const row of rows) {
-      const stored = row.result as SyncMutationResult | null;
+      // A plain answer (the mutation's own row, no conflict, no reason) is kept as its columns.
+      const stored =
+        (row.result as SyncMutationResult | null) ??
+        (row.status !== null && row.entity_id !== null
+          ? {
+              mutationId: Number(row.mutation_id),
+              syncId: row.entity_id,
+              status: row.status,
+              serverVersion: row.server_version === null ? null : String(row.server_version),
+              conflictId: null,
+            }
+          : null);
       if (stored) replayed.set(Number(row.mutation_id), stored);
     }
   }
@@ -235,7 +247,6 @@ async function pushBatch(
 
   const results: SyncMutationResult[] = [];
   const mutationRows: Array<{
-    client_id: string;
     mutation_id: string;
     entity_type: 'memory' | 'conversation';
     entity_id: string | null;
@@ -280,13 +291,13 @@ async function pushBatch(
     };
     results.push(result);
     mutationRows.push({
-      client_id: clientId,
       mutation_id: String(m.mutationId),
       entity_type: entry.entity,
       entity_id: outcome.entityId,
       op: m.action,
       base_version: m.baseVersion,
-      result: JSON.stringify(result),
+      // A plain answer is told by the columns alone (see the replays above): no JSON to store.
+      result: outcome.entityId === m.syncId && !result.conflictId && !result.reason ? 'null' : JSON.stringify(result),
       status: outcome.status,
       server_version: serverVersion,
       took_local: outcome.tookLocal,
@@ -375,10 +386,7 @@ async function pushBatch(
     conflicts: conflictRows.map((c) => ({ id: c.id, entity: c.entityType, entityId: c.entityId, outcome: c.outcome })),
     refused: count('refused'),
   };
-  const logged = mutationRows.map(
-    (r) => sql`(${r.client_id}, ${r.mutation_id}::bigint, ${r.entity_type}, ${r.entity_id}::uuid, ${r.op},
-      ${r.base_version}::bigint, ${r.result}::jsonb, ${r.status}, ${r.server_version}::bigint, ${r.took_local})`,
-  );
+  const column = <T>(pick: (r: (typeof mutationRows)[number]) => T) => mutationRows.map(pick);
   await sql`
     with client as (
       update sync_clients
@@ -386,11 +394,19 @@ async function pushBatch(
       where client_id = ${clientId}
     )
     ${
-      logged.length > 0
+      mutationRows.length > 0
         ? sql`, logged as (
       insert into sync_mutations (client_id, mutation_id, entity_type, entity_id, op, base_version, result, status,
         server_version, took_local)
-      values ${sql.join(logged)}
+      select ${clientId}, v.mutation_id, v.entity_type, v.entity_id, v.op, v.base_version, nullif(v.result, 'null'), v.status,
+        v.server_version, v.took_local
+      from rows from (unnest(${plainArray(column((r) => r.mutation_id))}::bigint[]),
+        unnest(${textArray(column((r) => r.entity_type))}::text[]), unnest(${textArray(column((r) => r.entity_id))}::uuid[]),
+        unnest(${textArray(column((r) => r.op))}::text[]), unnest(${textArray(column((r) => r.base_version))}::bigint[]),
+        jsonb_array_elements(${`[${column((r) => r.result).join(',')}]`}::jsonb),
+        unnest(${textArray(column((r) => r.status))}::text[]), unnest(${textArray(column((r) => r.server_version))}::bigint[]),
+        unnest(${plainArray(column((r) => r.took_local))}::bool[]))
+        as v (mutation_id, entity_type, entity_id, op, base_version, result, status, server_version, took_local)
     ), audit as (
       insert into audit_log (key_id, action, target_type, target_id, ip, request_id, details)
       values (${actor.keyId}::uuid, 'sync.push', 'sync_client', ${clientId}, ${actor.ip}, ${actor.requestId},
@@ -406,9 +422,30 @@ async function pushBatch(
 // ---------------------------------------------------------------------------------------------
 // Memories: loaded once per batch, decided in memory in mutation order, written set-based.
 
+/** What the push reads of a memory row: its value, identity, scope and version. */
+const LOADED = [
+  'id',
+  'agent_id',
+  'memory_type',
+  'key',
+  'content',
+  'summary',
+  'importance',
+  'is_pinned',
+  'is_encrypted',
+  'sync_enabled',
+  'server_version',
+  'expires_at',
+  'is_archived',
+  'deleted_at',
+  'updated_at',
+] as const satisfies ReadonlyArray<keyof StoredMemory>;
+type LoadedMemory = Pick<StoredMemory, (typeof LOADED)[number]>;
+const LOADED_COLUMNS = LOADED.map((c) => `m.${c}`).join(', ');
+
 interface MemoryState {
   id: string;
-  row: StoredMemory | null;
+  row: LoadedMemory | null;
   /** The value now (null: deleted, or not created). */
   data: SyncMemoryData | null;
   identity: { agentId: string | null; type: MemoryType; key: string };
@@ -474,39 +511,45 @@ async function applyMemories(
     `.execute(trx);
     for (const row of rows) aliases.set(row.sync_id, row.entity_id);
   }
-  const ids = [...new Set([...mutations.map((m) => m.syncId), ...aliases.values()])];
-  // One statement: the rows named by id and the live rows holding the keys of the upserts (a new
-  // memory may land on one), locked in id order.
-  const keyTuples = new Map<string, Expression<unknown>>();
+  // One statement: the rows named by id and, for an upsert whose id is not there, the live row
+  // holding its key (a new memory may land on one), locked in id order. One probe per (id, key)
+  // named, arrays as parameters: one short plan whatever the batch size.
+  const probes = new Map<string, [string, string | null, string | null, string | null]>();
   for (const m of mutations) {
-    if (m.action !== 'upsert') continue;
-    keyTuples.set(
-      identityKey(m.data.agentId, m.data.type, m.data.key),
-      sql`(${m.data.agentId ?? ORA_OWNER}::uuid, ${m.data.type}::text, ${m.data.key}::text)`,
-    );
+    if (m.action === 'upsert') {
+      const d = m.data;
+      probes.set(`${m.syncId}\u0000${identityKey(d.agentId, d.type, d.key)}`, [
+        m.syncId,
+        d.agentId ?? ORA_OWNER,
+        d.type,
+        d.key,
+      ]);
+    } else if (!probes.has(m.syncId)) {
+      probes.set(m.syncId, [m.syncId, null, null, null]);
+    }
   }
-  const byKey =
-    keyTuples.size === 0
-      ? sql``
-      : // LATERAL: one probe of the (owner, type, key) index per key, whatever the planner thinks.
-        sql`union all
-          select h.id from (values ${sql.join([...keyTuples.values()])}) as k (owner, memory_type, key)
-          cross join lateral (
-            select m.id from agent_memory m
-            where coalesce(m.agent_id, ${ORA_OWNER}::uuid) = k.owner and m.memory_type = k.memory_type
-              and m.key = k.key and not m.is_archived
-          ) as h`;
-  const loaded = await trx
-    .selectFrom('agent_memory')
-    .select(MEMORY_COLUMNS)
-    .where(
-      'id',
-      'in',
-      sql<string>`(select id from agent_memory where id in (${sql.join(ids.map((id) => sql`${id}::uuid`))}) ${byKey})`,
-    )
-    .orderBy('id')
-    .forUpdate()
-    .execute();
+  for (const id of aliases.values()) if (!probes.has(id)) probes.set(id, [id, null, null, null]);
+  const list = [...probes.values()];
+  const { rows: loaded } = await sql<LoadedMemory>`
+    select ${sql.raw(LOADED_COLUMNS)} from agent_memory m
+    where m.id = any(array(
+      select coalesce(a.id, h.id)
+      from rows from (unnest(${textArray(list.map((p) => p[0]))}::uuid[]), unnest(${textArray(list.map((p) => p[1]))}::uuid[]),
+        unnest(${textArray(list.map((p) => p[2]))}::text[]), unnest(${textArray(list.map((p) => p[3]))}::text[]))
+        as k (id, owner, memory_type, key)
+      left join agent_memory a on a.id = k.id
+      -- LATERAL: one probe of the (owner, type, key) index, only when the id is not there.
+      left join lateral (
+        select x.id from agent_memory x
+        where a.id is null and k.key is not null
+          and coalesce(x.agent_id, ${ORA_OWNER}::uuid) = k.owner and x.memory_type = k.memory_type
+          and x.key = k.key and not x.is_archived
+        limit 1
+      ) as h on true
+    ))
+    order by m.id
+    for update
+  `.execute(trx);
   const agentIds = [
     ...new Set(mutations.flatMap((m) => (m.action === 'upsert' && m.data.agentId ? [m.data.agentId] : []))),
   ];
@@ -534,28 +577,44 @@ async function applyMemories(
     });
     if (!row.is_archived) byIdentity.set(identityKey(row.agent_id, row.memory_type, row.key), row.id);
   }
-  // This client's latest write of each row found (rows new to the server have none).
-  const own =
-    states.size === 0
-      ? []
-      : await trx
-          .selectFrom('sync_mutations')
-          .select(['entity_id', 'base_version', 'server_version', 'took_local'])
-          .distinctOn('entity_id')
-          .where('client_id', '=', input.clientId)
-          .where('entity_type', '=', 'memory')
-          .where('entity_id', 'in', [...states.keys()])
-          .orderBy('entity_id')
-          .orderBy('mutation_id', 'desc')
-          .execute();
-  for (const o of own) {
-    const st = o.entity_id ? states.get(o.entity_id) : undefined;
-    if (st) {
-      st.own = {
-        base: o.base_version === null ? null : String(o.base_version),
-        version: o.server_version === null ? null : String(o.server_version),
-        tookLocal: o.took_local,
-      };
+  // This client's latest write of a row found (rows new to the server have none) only matters to a
+  // mutation not based on the row's version (`continues`): looked up for the rows such a mutation
+  // may reach (by its id, an alias, or its key), usually none.
+  const stale = new Set<string>();
+  const reach = (m: SyncMemoryMutation, id: string | undefined) => {
+    const st = id === undefined ? undefined : states.get(id);
+    if (st && isConflict(m.baseVersion, st.version)) stale.add(st.id);
+  };
+  for (const m of mutations) {
+    reach(m, m.syncId);
+    reach(m, aliases.get(m.syncId));
+    if (m.action === 'upsert') reach(m, byIdentity.get(identityKey(m.data.agentId, m.data.type, m.data.key)));
+  }
+  if (stale.size > 0) {
+    const { rows: own } = await sql<{
+      entity_id: string;
+      base_version: string | null;
+      server_version: string | null;
+      took_local: boolean;
+    }>`
+      select o.entity_id, o.base_version, o.server_version, o.took_local
+      from unnest(${textArray([...stale])}::uuid[]) as r (id)
+      cross join lateral (
+        select s.entity_id, s.base_version, s.server_version, s.took_local from sync_mutations s
+        where s.client_id = ${input.clientId} and s.entity_id = r.id and s.entity_type = 'memory'
+        order by s.mutation_id desc
+        limit 1
+      ) as o
+    `.execute(trx);
+    for (const o of own) {
+      const st = states.get(o.entity_id);
+      if (st) {
+        st.own = {
+          base: o.base_version === null ? null : String(o.base_version),
+          version: o.server_version === null ? null : String(o.server_version),
+          tookLocal: o.took_local,
+        };
+      }
     }
   }
 
@@ -659,6 +718,11 @@ async function applyMemories(
   return batch;
 }
 
+/** This client's latest write of the row is now `m` (a plain function: called per mutation). */
+function setOwn(st: MemoryState, m: SyncMemoryMutation, tookLocal: boolean): void {
+  st.own = { base: m.baseVersion, version: st.write === 'row' ? PENDING : st.version, tookLocal };
+}
+
 /** The conflict check and, on a conflict, the strategy: updates the state, records the outcome. */
 function decideMemory(
   deps: SyncDeps,
@@ -671,13 +735,10 @@ function decideMemory(
   const entry: Entry = { entity: 'memory', mutation: m };
   const localUpdatedAt = m.data.updatedAt;
   const conflicting = isConflict(m.baseVersion, st.version) && !continues(st.own, st.version, m.baseVersion);
-  const setOwn = (tookLocal: boolean) => {
-    st.own = { base: m.baseVersion, version: st.write === 'row' ? PENDING : st.version, tookLocal };
-  };
   if (sameData(st.data, local)) {
     // Already what the client wants: nothing to write, nothing to settle.
     batch.outcomes.set(m.mutationId, { entry, status: 'applied', entityId: st.id, tookLocal: true });
-    setOwn(true);
+    setOwn(st, m, true);
     return;
   }
   if (!conflicting) {
@@ -686,7 +747,7 @@ function decideMemory(
     st.write = 'row';
     st.version = PENDING;
     batch.outcomes.set(m.mutationId, { entry, status: 'applied', entityId: st.id, tookLocal: true });
-    setOwn(true);
+    setOwn(st, m, true);
     return;
   }
   const strategy = chooseStrategy({
@@ -728,7 +789,75 @@ function decideMemory(
     st.write = 'touch';
   }
   batch.outcomes.set(m.mutationId, { entry, status: 'conflict', entityId: st.id, tookLocal, conflict });
-  setOwn(tookLocal);
+  setOwn(st, m, tookLocal);
+}
+
+const WRITTEN_COLUMNS = [
+  'id',
+  'version',
+  'content',
+  'summary',
+  'importance',
+  'memory_type',
+  'key',
+  'source',
+  'is_pinned',
+  'is_encrypted',
+  'is_archived',
+  'expires_at',
+  'server_version',
+  'content_hash',
+  'embedded_at',
+]
+  .map((c) => `m.${c}`)
+  .join(', ');
+
+/**
+ * The memories to write as rows `v` of a FROM clause: one array per column (a short statement to
+ * parse and plan, whatever the batch size), the contents as one JSON array (JSON text already:
+ * nothing to escape).
+ */
+function memoryValues(settings: SyncDeps['memory']['settings'], states: readonly MemoryState[]): RawBuilder<unknown> {
+  const n = states.length;
+  const id = new Array<string>(n);
+  const agent = new Array<string | null>(n);
+  const type = new Array<string>(n);
+  const key = new Array<string>(n);
+  const content = new Array<string>(n);
+  const summary = new Array<string | null>(n);
+  const text = new Array<string | null>(n);
+  const hash = new Array<string | null>(n);
+  const encrypted = new Array<boolean>(n);
+  const importance = new Array<number>(n);
+  const pinned = new Array<boolean>(n);
+  const expires = new Array<string | null>(n);
+  const updated = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const s = states[i] as MemoryState;
+    const d = s.data as SyncMemoryData;
+    const f = storedFields(settings, d.agentId, d.type, d.key, d.content, d.summary);
+    id[i] = s.id;
+    agent[i] = d.agentId;
+    type[i] = d.type;
+    key[i] = d.key;
+    content[i] = f.content as string;
+    summary[i] = f.summary ?? null;
+    text[i] = f.content_text ?? null;
+    hash[i] = f.content_hash ?? null;
+    encrypted[i] = f.is_encrypted ?? false;
+    importance[i] = d.importance;
+    pinned[i] = d.pinned;
+    expires[i] = d.expiresAt;
+    updated[i] = d.updatedAt;
+  }
+  return sql`rows from (unnest(${textArray(id)}::uuid[]), unnest(${textArray(agent)}::uuid[]),
+      unnest(${textArray(type)}::text[]), unnest(${textArray(key)}::text[]),
+      jsonb_array_elements(${`[${content.join(',')}]`}::jsonb), unnest(${textArray(summary)}::text[]),
+      unnest(${textArray(text)}::text[]), unnest(${textArray(hash)}::text[]), unnest(${plainArray(encrypted)}::bool[]),
+      unnest(${plainArray(importance)}::float8[]), unnest(${plainArray(pinned)}::bool[]),
+      unnest(${textArray(expires)}::timestamptz[]), unnest(${textArray(updated)}::timestamptz[]))
+    as v (id, agent_id, memory_type, key, content, summary, content_text, content_hash, is_encrypted, importance,
+      is_pinned, expires_at, updated_at)`;
 }
 
 async function writeMemories(
@@ -755,33 +884,48 @@ async function writeMemories(
 
   // Each write and its history row in one statement: the upsert's rows feed the versions insert.
   if (live.length > 0) {
-    const values = live.map((s) => {
-      const d = s.data as SyncMemoryData;
-      const f = storedFields(settings, d.agentId, d.type, d.key, d.content, d.summary);
-      return sql`(${s.id}::uuid, ${d.agentId}::uuid, ${d.type}, ${d.key}, ${f.content}::jsonb, ${f.summary}, ${f.content_text},
-        ${f.content_hash}, ${f.is_encrypted ?? false}, ${d.importance}::float8, ${d.pinned}, ${d.expiresAt}::timestamptz,
-        'sync', ${d.updatedAt}::timestamptz, ${writer}::uuid)`;
-    });
-    const { rows } = await sql<WrittenMemory>`
-      with up as (
+    // New rows are inserted, rows loaded (and locked) above are updated: no speculative insertion.
+    // A row someone else created meanwhile fails the insert (unique violation): the batch is retried.
+    const fresh = live.filter((s) => s.row === null);
+    const existing = live.filter((s) => s.row !== null);
+    const parts: RawBuilder<unknown>[] = [];
+    if (fresh.length > 0) {
+      parts.push(sql`ins as (
         insert into agent_memory as m (id, agent_id, memory_type, key, content, summary, content_text, content_hash,
           is_encrypted, importance, is_pinned, expires_at, source, updated_at, created_by_key_id)
-        values ${sql.join(values)}
-        on conflict (id) do update set
-          content = excluded.content, summary = excluded.summary, content_text = excluded.content_text,
-          content_hash = excluded.content_hash, is_encrypted = excluded.is_encrypted,
-          importance = excluded.importance, is_pinned = excluded.is_pinned, expires_at = excluded.expires_at,
-          source = excluded.source, updated_at = excluded.updated_at, deleted_at = null,
+        select v.id, v.agent_id, v.memory_type, v.key, v.content, v.summary, v.content_text, v.content_hash,
+          v.is_encrypted, v.importance, v.is_pinned, v.expires_at, 'sync', v.updated_at, ${writer}::uuid
+        from ${memoryValues(settings, fresh)}
+        returning ${sql.raw(WRITTEN_COLUMNS)}, true as inserted
+      )`);
+    }
+    if (existing.length > 0) {
+      parts.push(sql`upd as (
+        update agent_memory as m set
+          content = v.content, summary = v.summary, content_text = v.content_text, content_hash = v.content_hash,
+          is_encrypted = v.is_encrypted, importance = v.importance, is_pinned = v.is_pinned, expires_at = v.expires_at,
+          source = 'sync', updated_at = v.updated_at, deleted_at = null,
           -- A new text is embedded again (the old vector serves search until then).
-          embedded_at = case when m.content_hash is distinct from excluded.content_hash or excluded.is_encrypted
+          embedded_at = case when m.content_hash is distinct from v.content_hash or v.is_encrypted
             then null else m.embedded_at end,
-          embedding_failed_at = case when m.content_hash is distinct from excluded.content_hash
+          embedding_failed_at = case when m.content_hash is distinct from v.content_hash
             then null else m.embedding_failed_at end,
           version = m.version + 1,
           server_version = nextval('sync_version_seq')
-        returning m.id, m.version, m.content, m.summary, m.importance, m.memory_type, m.key, m.source, m.is_pinned, m.is_encrypted, m.is_archived, m.expires_at, m.server_version, m.content_hash, m.embedded_at,
-          (m.xmax = 0) as inserted
-      ), history as (
+        from ${memoryValues(settings, existing)}
+        where m.id = v.id
+        returning ${sql.raw(WRITTEN_COLUMNS)}, false as inserted
+      )`);
+    }
+    const up =
+      fresh.length === 0
+        ? sql`select * from upd`
+        : existing.length === 0
+          ? sql`select * from ins`
+          : sql`select * from ins union all select * from upd`;
+    // Each write and its history row in one statement: the written rows feed the versions insert.
+    const { rows } = await sql<WrittenMemory>`
+      with ${sql.join(parts)}, up as (${up}), history as (
         insert into agent_memory_versions (memory_id, version, content, summary, importance, memory_type, key, source,
           change, is_pinned, is_encrypted, is_archived, is_deleted, expires_at, written_by_key_id)
         select id, version, content, summary, importance, memory_type, key, source,
@@ -791,6 +935,9 @@ async function writeMemories(
       )
       select id, server_version::text as server_version, content_hash, embedded_at from up
     `.execute(trx);
+    if (rows.length !== live.length) {
+      throw new Error(`sync push: wrote ${rows.length} of ${live.length} memories (a locked row went missing)`);
+    }
     for (const row of rows) batch.versions.set(row.id, row.server_version);
     batch.written.push(...rows);
   }
