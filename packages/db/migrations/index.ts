@@ -20,6 +20,7 @@ import * as memory01 from './2026_11_25_160000_memory_search';
 import * as events01 from './2026_11_25_170000_event_positions_and_webhook_leases';
 import * as agents01 from './2026_11_25_180000_agent_runtime';
 import * as sync01 from './2026_11_25_190000_sync_engine';
+import * as tasks02 from './2026_12_04_210000_drop_redundant_task_indexes';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder at run time) so the same
@@ -47,4 +48,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_25_170000_event_positions_and_webhook_leases': events01,
   '2026_11_25_180000_agent_runtime': agents01,
   '2026_11_25_190000_sync_engine': sync01,
+  '2026_12_04_210000_drop_redundant_task_indexes': tasks02,
 };

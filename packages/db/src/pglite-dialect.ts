@@ -73,7 +73,9 @@ class PGliteConnection implements DatabaseConnection {
   constructor(private readonly pglite: PGlite | PGliteTransaction) {}
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await this.pglite.query<R>(compiled.sql, compiled.parameters as unknown[], {
+    // A named statement comes as pg's query config ({text, name}): PGlite takes the text.
+    const text = typeof compiled.sql === 'string' ? compiled.sql : (compiled.sql as { text: string }).text;
+    const result = await this.pglite.query<R>(text, compiled.parameters as unknown[], {
       rowMode: 'object',
     });
     const affected = result.affectedRows;

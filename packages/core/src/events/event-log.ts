@@ -115,13 +115,19 @@ export async function readEvents(
   return rows.map(toLogged);
 }
 
-/** Is there any event after `after` below the horizon? (An index probe: cheap enough to poll.) */
+/**
+ * Is there any event after `after` below the horizon? (An index probe: cheap enough to poll.) The
+ * order makes it one: without it the planner may read the table from its start, where every row is
+ * behind the position.
+ */
 export async function hasEventsAfter(db: DbOrTx, after: EventPosition): Promise<boolean> {
   const row = await db
     .selectFrom('events')
     .select('seq')
     .where(sql<SqlBool>`(txid, seq) > (${after.txid}::xid8, ${after.seq}::bigint)`)
     .where(sql<SqlBool>`txid < pg_snapshot_xmin(pg_current_snapshot())`)
+    .orderBy(sql`txid`)
+    .orderBy('seq')
     .limit(1)
     .executeTakeFirst();
   return row !== undefined;

@@ -1,8 +1,11 @@
 import { type EventType, type TaskStatus, terminalStatuses } from '@ora/contracts';
 import type { TaskRow, TaskRowUpdate } from '@ora/db';
+import { sql } from 'kysely';
 import { recordEvent } from '../events/events';
 import type { Actor, Clock, DbOrTx } from '../shared/deps';
+import { executePrepared } from '../shared/prepared';
 import { TASK_JOB } from './dispatcher';
+import { taskColumns } from './task-columns';
 
 /** Events of the catalogue that a move into a status announces. */
 const eventFor: Partial<Record<TaskStatus, EventType>> = {
@@ -231,16 +234,17 @@ export async function releaseDependents(
   const moved: TaskRow[] = [];
   let frontier = [...endedTaskIds];
   while (frontier.length > 0) {
-    const dependents = await trx
-      .selectFrom('agent_tasks')
-      .selectAll()
-      .where('status', '=', 'pending')
-      .where('id', 'in', (eb) =>
-        eb.selectFrom('task_dependencies').select('task_id').where('depends_on_task_id', 'in', frontier),
-      )
-      .orderBy('id')
-      .forUpdate()
-      .execute();
+    // After every batch of successes: one text for any number of tasks, so it is prepared once.
+    const { rows: dependents } = await executePrepared(
+      trx,
+      sql<TaskRow>`
+        select ${taskColumns()} from agent_tasks
+        where status = 'pending'
+          and id in (select task_id from task_dependencies where depends_on_task_id = any(${`{${frontier.join(',')}}`}::uuid[]))
+        order by id
+        for update
+      `,
+    );
     frontier = [];
     if (dependents.length === 0) break;
     const edges = await trx

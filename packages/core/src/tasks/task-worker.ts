@@ -6,9 +6,11 @@ import type { Consumer, Job, QueueDriver } from '../queue/queue-driver';
 import { NonRetryableJobError } from '../queue/queue-driver';
 import { Batcher } from '../shared/batcher';
 import type { Clock, Db, DbOrTx, Logger } from '../shared/deps';
+import { executePrepared } from '../shared/prepared';
 import { type Dispatcher, TASKS_QUEUE, taskJobId } from './dispatcher';
 import { type DependencyResult, NonRetryableTaskError, type TaskHandlers, type TaskOutcome } from './handlers';
 import { enqueueDispatch, releaseDependents, transition } from './state';
+import { taskColumns } from './task-columns';
 import { taskRowToTask } from './tasks.repository';
 
 export interface TaskWorkerOptions {
@@ -198,13 +200,15 @@ export class TaskWorker {
     const leaseToken = randomUUID();
     const now = clock.now();
     const workerId = this.#options.workerId;
-    const { rows } = await sql<
-      TaskRow & {
-        tokens_left: string | number | null;
-        cost_left: string | number | null;
-        dependencies: DependencyResult[];
-      }
-    >`
+    const { rows } = await executePrepared(
+      db,
+      sql<
+        TaskRow & {
+          tokens_left: string | number | null;
+          cost_left: string | number | null;
+          dependencies: DependencyResult[];
+        }
+      >`
       with relaxed as (select set_config('synchronous_commit', 'off', true)),
       claimed as (
         update agent_tasks as t set
@@ -229,7 +233,7 @@ export class TaskWorker {
               and ((c.token_budget is not null and c.token_budget - c.tokens_used <= 0)
                 or (c.cost_budget is not null and c.cost_budget - c.cost_used <= 0))
           )
-        returning t.*
+        returning ${taskColumns('t')}
       ),
       logged as (
         insert into task_events (task_id, from_status, to_status, message, attempt)
@@ -261,7 +265,8 @@ export class TaskWorker {
       from claimed c
       cross join relaxed
       left join task_chains ch on ch.id = c.chain_id
-    `.execute(db);
+    `,
+    );
     const claimed = new Map<string, ClaimedTask>();
     for (const { tokens_left, cost_left, dependencies, ...row } of rows) {
       claimed.set(row.id, {
@@ -584,7 +589,9 @@ export class TaskWorker {
     const done = await db.transaction().execute(async (trx) => {
       // The update, its event log rows, the `task.completed` events and the chains' usage in one
       // statement.
-      const { rows } = await sql<{ id: string }>`
+      const { rows } = await executePrepared(
+        trx,
+        sql<{ id: string }>`
         with v as (
           select * from jsonb_to_recordset(${JSON.stringify(values)}::jsonb)
             as v(id uuid, token uuid, output jsonb, duration_ms integer, tokens integer, cost numeric, run_id uuid, post_id uuid)
@@ -637,7 +644,8 @@ export class TaskWorker {
           where c.id = u.chain_id
         )
         select id from done
-      `.execute(trx);
+      `,
+      );
       if (rows.length === 0) return { ended: new Set<string>(), queued: false };
       const ended = new Set(rows.map((r) => r.id));
       // A statement of its own, after the update: it sees dependents added by a transaction the

@@ -9,6 +9,7 @@ import type { PendingEvent } from '../events/events';
 import { Batcher } from '../shared/batcher';
 import { pageFrom, timeIdAfter } from '../shared/cursor';
 import type { Actor, Clock, Db, DbOrTx } from '../shared/deps';
+import { executePrepared } from '../shared/prepared';
 import { type PlannedStep, planDag } from './dag';
 import type { DispatchEntry } from './dispatcher';
 import {
@@ -21,6 +22,7 @@ import {
   settle,
   transition,
 } from './state';
+import { taskColumns } from './task-columns';
 import { taskEventRowToEvent, taskRowToTask, tasksWithRelations } from './tasks.repository';
 
 /** Told after a commit that wrote dispatch outbox rows, so they reach the queue at once. */
@@ -251,7 +253,9 @@ async function writeGraphs(
     const row = dispatchRow(r, clock);
     return { ...row, payload: JSON.parse(row.payload) as unknown };
   });
-  const { rows } = await sql<TaskRow & { outbox_id: string | null; outbox_available_at: Date | null }>`
+  const { rows } = await executePrepared(
+    db,
+    sql<TaskRow & { outbox_id: string | null; outbox_available_at: Date | null }>`
     with new_chains as (
       insert into task_chains (id, title, workflow_name, token_budget, cost_budget, created_by_key_id)
       select * from jsonb_to_recordset(${json(graphs.map((g) => g.chain))}) as c(
@@ -282,7 +286,7 @@ async function writeGraphs(
         idempotency_key text, status text, status_message text, cancel_reason text, completed_at timestamptz,
         created_at timestamptz, updated_at timestamptz
       )
-      returning *
+      returning ${taskColumns()}
     ),
     new_edges as (
       insert into task_dependencies (task_id, depends_on_task_id)
@@ -328,7 +332,8 @@ async function writeGraphs(
     )
     select t.*, o.id as outbox_id, o.available_at as outbox_available_at
     from new_tasks t left join new_outbox o on o.task_id = t.id
-  `.execute(db);
+  `,
+  );
 
   const byId = new Map(rows.map((r) => [r.id, r]));
   const dispatch: DispatchEntry[] = rows
