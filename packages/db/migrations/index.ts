@@ -21,6 +21,7 @@ import * as events01 from './2026_11_25_170000_event_positions_and_webhook_lease
 import * as agents01 from './2026_11_25_180000_agent_runtime';
 import * as sync01 from './2026_11_25_190000_sync_engine';
 import * as tasks02 from './2026_12_04_210000_drop_redundant_task_indexes';
+import * as webhooks01 from './2026_12_04_230000_webhook_delivery_body_text';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder at run time) so the same
@@ -49,4 +50,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_25_180000_agent_runtime': agents01,
   '2026_11_25_190000_sync_engine': sync01,
   '2026_12_04_210000_drop_redundant_task_indexes': tasks02,
+  '2026_12_04_230000_webhook_delivery_body_text': webhooks01,
 };

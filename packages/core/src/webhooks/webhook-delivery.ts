@@ -4,6 +4,7 @@ import { recordAudit } from '../audit/audit';
 import { recordEvent } from '../events/events';
 import { Batcher } from '../shared/batcher';
 import { systemActor } from '../shared/deps';
+import { executePrepared } from '../shared/prepared';
 import type { HttpOutcome } from './webhook-http';
 import { webhookHeaders } from './webhook-signature';
 import { enqueueDeliveries, signingSecrets, type WebhookDeps } from './webhooks.service';
@@ -28,10 +29,16 @@ export function webhookRetryDelayMs(schedule: readonly number[], roundAttempts: 
   return Math.round(seconds * 1000 * (1 + 0.1 * random()));
 }
 
+/** An int[] as Postgres renders it ("{60,300,3600}"). */
+function parseSchedule(text: string): number[] {
+  const inner = text.replace(/^\{|\}$/g, '');
+  return inner ? inner.split(',').map(Number) : [];
+}
+
 interface Claimed {
   id: string;
   webhook_id: string;
-  /** The stored JSON body as Postgres renders it: sent and signed as is, the same on every attempt. */
+  /** The stored JSON body (json: the text as written): sent and signed as is, the same on every attempt. */
   body: string;
   attempt_count: number;
   round_attempts: number;
@@ -40,7 +47,8 @@ interface Claimed {
   previous_secret: string | null;
   previous_secret_expires_at: Date | null;
   max_retries: number;
-  retry_delay_seconds: number[];
+  /** The schedule as Postgres renders an int[] ("{60,300}"): read only when an attempt failed. */
+  retry_delay_seconds: string;
 }
 
 /** One attempt's result, as written to the delivery, its attempt log and its webhook's stats. */
@@ -127,7 +135,7 @@ export class WebhookDeliverer {
       delayMs =
         throttled && outcome.retryAfterSeconds !== null
           ? Math.min(Math.max(outcome.retryAfterSeconds, 1), MAX_RETRY_AFTER_S) * 1000
-          : webhookRetryDelayMs(claimed.retry_delay_seconds, claimed.round_attempts);
+          : webhookRetryDelayMs(parseSchedule(claimed.retry_delay_seconds), claimed.round_attempts);
     }
     const error = (outcome.error ?? `HTTP ${outcome.statusCode}`).slice(0, 1000);
     const now = this.deps.clock.now();
@@ -171,6 +179,8 @@ export class WebhookDeliverer {
   async #claimBatch(deliveryIds: string[]): Promise<Array<Claimed | null>> {
     const now = this.deps.clock.now();
     const lease = new Date(now.getTime() + attemptLeaseMs(this.deps.webhooks.timeoutMs));
+    // Planned at every call (not a prepared statement): a generic plan may pick the due index,
+    // which holds every due delivery, over the primary key for the few ids claimed.
     const { rows } = await sql<Claimed>`
       update webhook_deliveries d
       set attempt_count = d.attempt_count + 1, round_attempts = d.round_attempts + 1,
@@ -180,7 +190,8 @@ export class WebhookDeliverer {
         and d.status in ('pending', 'failed') and d.lease_expires_at is null
         and d.next_attempt_at <= ${new Date(now.getTime() + EARLY_TOLERANCE_MS)}::timestamptz and w.is_active
       returning d.id, d.webhook_id, d.payload::text as body, d.attempt_count, d.round_attempts, w.url, w.secret,
-                w.previous_secret, w.previous_secret_expires_at, w.max_retries, w.retry_delay_seconds
+                w.previous_secret, w.previous_secret_expires_at, w.max_retries,
+                w.retry_delay_seconds::text as retry_delay_seconds
     `.execute(this.deps.db);
     const byId = new Map(rows.map((r) => [r.id, r]));
     // A delivery named twice in one batch (duplicate jobs) is claimed by the first only.
@@ -194,12 +205,14 @@ export class WebhookDeliverer {
   async #writeOutcomes(items: Outcome[]): Promise<Array<Written | null>> {
     const now = this.deps.clock.now();
     const column = <T>(pick: (o: Outcome) => T) => items.map(pick);
-    const { rows } = await sql<{
-      id: string;
-      consecutive_failures: number;
-      failing_since: Date | null;
-      is_active: boolean;
-    }>`
+    const { rows } = await executePrepared(
+      this.deps.db,
+      sql<{
+        id: string;
+        consecutive_failures: number;
+        failing_since: Date | null;
+        is_active: boolean;
+      }>`
       with input as (
         select * from unnest(
           ${column((o) => o.id)}::uuid[], ${column((o) => o.attempt)}::int[], ${column((o) => o.status)}::text[],
@@ -248,7 +261,8 @@ export class WebhookDeliverer {
       )
       select d.id, s.consecutive_failures, s.failing_since, s.is_active
       from d join stats s on s.id = d.webhook_id
-    `.execute(this.deps.db);
+    `,
+    );
     const byId = new Map(rows.map((r) => [r.id, r]));
     return items.map((item) => {
       const row = byId.get(item.id);

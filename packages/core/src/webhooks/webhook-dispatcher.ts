@@ -4,9 +4,16 @@ import { sql } from 'kysely';
 import { type EventPosition, hasEventsAfter, type LoggedEvent, readEvents } from '../events/event-log';
 import type { QueueDriver } from '../queue/queue-driver';
 import type { Clock, Db, Logger } from '../shared/deps';
+import { executePrepared } from '../shared/prepared';
 import { enqueueDeliveries } from './webhooks.service';
 
 export const WEBHOOKS_CURSOR = 'webhooks';
+
+/**
+ * Events per dispatcher batch (one transaction). A burst that outpaces the dispatcher is caught up
+ * in few large batches: each batch costs a handful of round trips whatever its size.
+ */
+const DISPATCH_BATCH = 1000;
 
 export interface DispatchDeps {
   db: Db;
@@ -63,7 +70,17 @@ export interface DispatchResult {
  * (webhook, event) unique key makes a repeated batch harmless; `skip locked` on the cursor row
  * lets one process at a time do it. Jobs are enqueued after the commit.
  */
-export async function dispatchEvents(deps: DispatchDeps, batchSize = 500): Promise<DispatchResult> {
+export async function dispatchEvents(deps: DispatchDeps, batchSize = DISPATCH_BATCH): Promise<DispatchResult> {
+  const { result, enqueued } = await dispatchBatch(deps, batchSize);
+  await enqueued;
+  return result;
+}
+
+/** One batch, committed; its jobs are being enqueued (`enqueued`: done; it never rejects). */
+async function dispatchBatch(
+  deps: DispatchDeps,
+  batchSize: number,
+): Promise<{ result: DispatchResult; enqueued: Promise<void> }> {
   const result = await deps.db.transaction().execute(async (trx): Promise<DispatchResult> => {
     const cursor = await trx
       .selectFrom('event_cursors')
@@ -74,63 +91,77 @@ export async function dispatchEvents(deps: DispatchDeps, batchSize = 500): Promi
       .executeTakeFirst();
     if (!cursor) return { ran: false, position: null, events: 0, deliveries: [] };
     const from = { txid: cursor.txid, seq: String(cursor.seq) };
-    const events = await readEvents(trx, from, batchSize);
+    // Both reads at once: the second is sent as soon as the first is answered.
+    const [events, subscribers] = await Promise.all([
+      readEvents(trx, from, batchSize),
+      trx
+        .selectFrom('webhooks')
+        .select(['id', 'events', 'filters', 'agent_id', 'created_at'])
+        .where('is_active', '=', true)
+        .execute(),
+    ]);
     if (events.length === 0) return { ran: true, position: from, events: 0, deliveries: [] };
     const now = deps.clock.now();
 
-    const subscribers = await trx
-      .selectFrom('webhooks')
-      .select(['id', 'events', 'filters', 'agent_id', 'created_at'])
-      .where('is_active', '=', true)
-      .execute();
+    // One row per (webhook, event). A body is built once per event, however many webhooks want it.
     const webhookIds: string[] = [];
     const eventSeqs: string[] = [];
     const eventTypes: string[] = [];
-    const bodies: string[] = [];
+    const bodies: Array<ReturnType<typeof deliveryBody>> = [];
     for (const { event } of events) {
-      let body: string | null = null;
+      let body: ReturnType<typeof deliveryBody> | null = null;
       for (const webhook of subscribers) {
         if (!webhookWants(webhook, event)) continue;
-        body ??= JSON.stringify(deliveryBody(event));
+        body ??= deliveryBody(event);
         webhookIds.push(webhook.id);
         eventSeqs.push(event.seq);
         eventTypes.push(event.type);
         bodies.push(body);
       }
     }
-    // One statement with four array parameters, however many deliveries: cheap to build and to plan.
+    // One statement, however many deliveries. The bodies go as one JSON array (serialised in one
+    // native call, no escaping into an array literal); each is stored as the text of its element
+    // (json keeps text as written), so it goes out as JSON.stringify wrote it.
     const inserted = webhookIds.length
       ? (
-          await sql<{ id: string; webhook_id: string; attempt_count: number }>`
+          await executePrepared(
+            trx,
+            sql<{ id: string; webhook_id: string; attempt_count: number }>`
             insert into webhook_deliveries
               (webhook_id, event_id, event_type, payload, status, next_attempt_at, created_at, updated_at)
-            select w, e, t, p::jsonb, 'pending', ${now}::timestamptz, ${now}::timestamptz, ${now}::timestamptz
-            from unnest(${webhookIds}::uuid[], ${eventSeqs}::bigint[], ${eventTypes}::text[], ${bodies}::text[])
-              as d(w, e, t, p)
+            select w, e, t, p, 'pending', ${now}::timestamptz, ${now}::timestamptz, ${now}::timestamptz
+            from rows from (
+              unnest(${webhookIds}::uuid[]), unnest(${eventSeqs}::bigint[]), unnest(${eventTypes}::text[]),
+              json_array_elements(${JSON.stringify(bodies)}::json)
+            ) as d(w, e, t, p)
             on conflict (webhook_id, event_id) do nothing
             returning id, webhook_id, attempt_count
-          `.execute(trx)
+          `,
+          )
         ).rows
       : [];
     const perWebhook = new Map<string, number>();
     for (const row of inserted) perWebhook.set(row.webhook_id, (perWebhook.get(row.webhook_id) ?? 0) + 1);
-    if (perWebhook.size) {
-      const values = sql.join([...perWebhook].map(([id, n]) => sql`(${id}::uuid, ${n}::int)`));
-      await sql`
-        update webhooks set total_deliveries = total_deliveries + v.n, last_triggered_at = ${now}
-        from (values ${values}) as v(id, n) where webhooks.id = v.id
-      `.execute(trx);
-    }
     const last = (events.at(-1) as LoggedEvent).position;
-    await trx
-      .updateTable('event_cursors')
-      .set({ txid: sql`${last.txid}::xid8`, seq: last.seq, updated_at: now })
-      .where('name', '=', WEBHOOKS_CURSOR)
-      .execute();
+    // The stats and the cursor at once (sent back to back on the transaction's connection).
+    await Promise.all([
+      perWebhook.size
+        ? sql`
+            update webhooks set total_deliveries = total_deliveries + v.n, last_triggered_at = ${now}
+            from (values ${sql.join([...perWebhook].map(([id, n]) => sql`(${id}::uuid, ${n}::int)`))}) as v(id, n)
+            where webhooks.id = v.id
+          `.execute(trx)
+        : null,
+      trx
+        .updateTable('event_cursors')
+        .set({ txid: sql`${last.txid}::xid8`, seq: last.seq, updated_at: now })
+        .where('name', '=', WEBHOOKS_CURSOR)
+        .execute(),
+    ]);
     return { ran: true, position: last, events: events.length, deliveries: inserted };
   });
-  await enqueueDeliveries(deps, result.deliveries);
-  return result;
+  // enqueueDeliveries logs its own failures (the maintenance sweep enqueues what it missed).
+  return { result, enqueued: enqueueDeliveries(deps, result.deliveries) };
 }
 
 /**
@@ -139,14 +170,21 @@ export async function dispatchEvents(deps: DispatchDeps, batchSize = 500): Promi
  */
 export async function drainEvents(
   deps: DispatchDeps,
-  batchSize = 500,
+  batchSize = DISPATCH_BATCH,
 ): Promise<{ events: number; busy: boolean; position: EventPosition | null }> {
   let events = 0;
-  for (;;) {
-    const batch = await dispatchEvents(deps, batchSize);
-    events += batch.events;
-    if (!batch.ran) return { events, busy: true, position: null };
-    if (batch.events < batchSize) return { events, busy: false, position: batch.position };
+  // A batch's jobs are enqueued while the next batch is read and written; all before returning.
+  const enqueued: Array<Promise<void>> = [];
+  try {
+    for (;;) {
+      const { result: batch, enqueued: jobs } = await dispatchBatch(deps, batchSize);
+      enqueued.push(jobs);
+      events += batch.events;
+      if (!batch.ran) return { events, busy: true, position: null };
+      if (batch.events < batchSize) return { events, busy: false, position: batch.position };
+    }
+  } finally {
+    await Promise.all(enqueued);
   }
 }
 
@@ -167,7 +205,7 @@ export class WebhookDispatcher {
 
   constructor(
     private readonly deps: DispatchDeps,
-    private readonly batchSize = 500,
+    private readonly batchSize = DISPATCH_BATCH,
   ) {}
 
   /** Polls every `pollMs` from now on. */

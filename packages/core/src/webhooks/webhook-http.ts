@@ -1,7 +1,6 @@
-import http from 'node:http';
-import https from 'node:https';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { Agent, type Dispatcher } from 'undici';
 import { BlockedAddressError, blockedClass, connectHost, guardedLookup, type TargetPolicy } from './ssrf-guard';
 
 export interface WebhookHttpOptions {
@@ -40,132 +39,131 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
 }
 
 /**
- * POSTs webhook bodies with node:http, so ORA controls what matters for untrusted receivers:
- * redirects are never followed (a 3xx is a failed attempt), one deadline covers the whole
- * exchange, the response is read up to a cap, and every address is checked by the SSRF guard
- * inside the connection's own lookup (IP literals, which skip lookups, are checked before).
- * Connections are kept alive per host.
+ * POSTs webhook bodies with undici (a leaner HTTP/1.1 client than node:http: no request and
+ * response stream objects per POST), so ORA controls what matters for untrusted receivers:
+ * redirects are never followed (a 3xx is a failed attempt), one deadline covers the whole exchange,
+ * the response is read up to a cap, and every address is checked by the SSRF guard inside the
+ * connection's own lookup (IP literals, which skip lookups, are checked before). Connections are
+ * kept alive per receiver (protocol, host and port), one request at a time each (no pipelining).
  */
 export class WebhookHttpClient {
-  readonly #http: http.Agent;
-  readonly #https: https.Agent;
-  readonly #lookup: ReturnType<typeof guardedLookup>;
+  readonly #agent: Agent;
   readonly #targets = new Map<string, Target | { error: string; blocked: boolean }>();
+  readonly #maxPerHost: number;
+  /** Requests in flight and waiting, per receiver. */
+  readonly #slots = new Map<string, Slots>();
+  readonly #timeoutMessage: string;
 
   constructor(private readonly options: WebhookHttpOptions) {
-    const agentOptions = {
-      keepAlive: true,
-      maxSockets: options.maxSocketsPerHost ?? 64,
-      maxFreeSockets: options.maxSocketsPerHost ?? 64,
-      timeout: 30_000,
-      scheduling: 'lifo' as const,
-    };
-    this.#http = new http.Agent(agentOptions);
-    this.#https = new https.Agent(agentOptions);
-    this.#lookup = guardedLookup(options.policy);
+    this.#maxPerHost = options.maxSocketsPerHost ?? 64;
+    this.#timeoutMessage = `no complete answer within ${options.timeoutMs} ms`;
+    this.#agent = new Agent({
+      connections: this.#maxPerHost,
+      pipelining: 1,
+      // The attempt's own deadline covers connecting, headers and body.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      maxRedirections: 0,
+      connect: { lookup: guardedLookup(options.policy), timeout: options.timeoutMs },
+    });
   }
 
-  async post(
-    rawUrl: string,
-    headers: Record<string, string>,
-    body: string,
-    signal?: AbortSignal,
-  ): Promise<HttpOutcome> {
+  /**
+   * One attempt. At most `maxSocketsPerHost` requests to a receiver are made at once; more wait
+   * here, in arrival order, for one to end. The deadline counts the wait: an attempt whose time ran
+   * out while it waited ends without a request. A waiting attempt is only an entry in its
+   * receiver's queue (one timer per queue, no listener), so a burst waits cheaply.
+   */
+  post(rawUrl: string, headers: Record<string, string>, body: string, signal?: AbortSignal): Promise<HttpOutcome> {
     const started = performance.now();
-    const elapsed = () => Math.round(performance.now() - started);
-    const failed = (error: string, blocked = false): HttpOutcome => ({
-      statusCode: null,
-      latencyMs: elapsed(),
-      responseExcerpt: null,
-      error,
-      retryAfterSeconds: null,
-      blocked,
-    });
     const target = this.#target(rawUrl);
-    if ('error' in target) return failed(target.error, target.blocked);
-    const { isHttps } = target;
-    const payload = Buffer.from(body, 'utf8');
-
+    if ('error' in target) return Promise.resolve(failedOutcome(started, target.error, target.blocked));
+    if (signal?.aborted) return Promise.resolve(failedOutcome(started, STOPPED, false));
     return new Promise<HttpOutcome>((resolve) => {
-      let settled = false;
-      const finish = (outcome: HttpOutcome) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(deadline);
-        signal?.removeEventListener('abort', onAbort);
-        resolve(outcome);
-      };
-      const request = (isHttps ? https : http).request({
-        method: 'POST',
-        protocol: isHttps ? 'https:' : 'http:',
-        hostname: target.host,
-        port: target.port,
-        path: target.path,
-        agent: isHttps ? this.#https : this.#http,
-        lookup: this.#lookup,
-        headers: {
-          'content-type': 'application/json',
-          'content-length': String(payload.length),
-          'user-agent': USER_AGENT,
-          ...headers,
-        },
-      });
-      const deadline = setTimeout(
-        () => request.destroy(new Error(`no complete answer within ${this.options.timeoutMs} ms`)),
-        this.options.timeoutMs,
-      );
-      const onAbort = () => request.destroy(new Error('the delivery was stopped (shutdown)'));
-      signal?.addEventListener('abort', onAbort, { once: true });
-
-      request.on('error', (error: NodeJS.ErrnoException) => {
-        const blocked = error instanceof BlockedAddressError;
-        finish(failed(blocked ? error.message : describeError(error), blocked));
-      });
-      request.on('response', (response) => {
-        const statusCode = response.statusCode ?? 0;
-        const chunks: Buffer[] = [];
-        let received = 0;
-        let truncated = false;
-        const done = () => {
-          const text = Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString('utf8');
-          const location = response.headers.location;
-          let error: string | null = null;
-          if (statusCode >= 300 && statusCode < 400) {
-            error = `redirect not followed${location ? ` (Location: ${String(location).slice(0, 300)})` : ''}`;
-          } else if (statusCode < 200 || statusCode >= 300) {
-            error = `HTTP ${statusCode}`;
-          }
-          finish({
-            statusCode,
-            latencyMs: elapsed(),
-            responseExcerpt: text.length ? text + (truncated || received > EXCERPT_BYTES ? '…' : '') : null,
-            error,
-            retryAfterSeconds: parseRetryAfter(response.headers['retry-after']),
-            blocked: false,
-          });
-        };
-        response.on('data', (chunk: Buffer) => {
-          received += chunk.length;
-          if (received <= EXCERPT_BYTES + chunk.length) chunks.push(chunk);
-          if (received > this.options.maxResponseBytes && !truncated) {
-            truncated = true;
-            done();
-            response.destroy();
-          }
-        });
-        response.on('end', done);
-        response.on('error', (error) => (truncated ? done() : finish(failed(describeError(error)))));
-        response.on('aborted', () => {
-          if (!truncated) finish(failed('the receiver cut the response short'));
-        });
-      });
-      request.end(payload);
+      const slots = this.#slotsOf(target.origin);
+      const waiting: Waiting = { started, signal, resolve, target, headers, body };
+      if (slots.active < this.#maxPerHost) this.#start(slots, waiting, this.options.timeoutMs);
+      else {
+        slots.waiting.push(waiting);
+        this.#watchQueue(slots);
+      }
     });
+  }
+
+  #slotsOf(origin: string): Slots {
+    let slots = this.#slots.get(origin);
+    if (!slots) {
+      slots = { origin, active: 0, waiting: [], timer: null };
+      this.#slots.set(origin, slots);
+    }
+    return slots;
+  }
+
+  /** Sends an attempt on one of its receiver's slots, with what is left of its deadline. */
+  #start(slots: Slots, waiting: Waiting, remainingMs: number): void {
+    slots.active += 1;
+    const attempt = new Attempt(waiting, this.options.maxResponseBytes, this.#timeoutMessage, (outcome) => {
+      this.#release(slots);
+      waiting.resolve(outcome);
+    });
+    attempt.begin(remainingMs);
+    try {
+      this.#agent.dispatch(
+        {
+          origin: waiting.target.origin,
+          path: waiting.target.path,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...waiting.headers },
+          body: waiting.body,
+        },
+        attempt,
+      );
+    } catch (error) {
+      attempt.onError(error as Error);
+    }
+  }
+
+  /** A slot came free: the next waiting attempt that still has time (and no shutdown) takes it. */
+  #release(slots: Slots): void {
+    slots.active -= 1;
+    for (;;) {
+      const next = slots.waiting.shift();
+      if (!next) break;
+      const remaining = next.started + this.options.timeoutMs - performance.now();
+      if (next.signal?.aborted) next.resolve(failedOutcome(next.started, STOPPED, false));
+      else if (remaining <= 0) next.resolve(failedOutcome(next.started, this.#timeoutMessage, false));
+      else {
+        this.#start(slots, next, remaining);
+        return;
+      }
+    }
+    if (slots.active === 0) {
+      if (slots.timer) clearTimeout(slots.timer);
+      this.#slots.delete(slots.origin);
+    }
+  }
+
+  /** Ends waiting attempts whose deadline passed (the oldest waits longest: one timer, on it). */
+  #watchQueue(slots: Slots): void {
+    if (slots.timer) return;
+    const first = slots.waiting[0];
+    if (!first) return;
+    const wait = Math.max(0, first.started + this.options.timeoutMs - performance.now());
+    slots.timer = setTimeout(() => {
+      slots.timer = null;
+      const now = performance.now();
+      while (slots.waiting.length) {
+        const head = slots.waiting[0] as Waiting;
+        if (head.started + this.options.timeoutMs > now && !head.signal?.aborted) break;
+        slots.waiting.shift();
+        head.resolve(failedOutcome(head.started, head.signal?.aborted ? STOPPED : this.#timeoutMessage, false));
+      }
+      this.#watchQueue(slots);
+    }, wait);
   }
 
   close(): void {
-    this.#http.destroy();
-    this.#https.destroy();
+    this.#agent.destroy().catch(() => undefined);
   }
 
   /**
@@ -179,14 +177,14 @@ export class WebhookHttpClient {
     let target: Target | { error: string; blocked: boolean };
     try {
       const url = new URL(rawUrl);
-      const isHttps = url.protocol === 'https:';
       const host = connectHost(url);
-      if (!isHttps && url.protocol !== 'http:') target = { error: 'the URL is not http(s)', blocked: false };
-      else {
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+        target = { error: 'the URL is not http(s)', blocked: false };
+      } else {
         const kind = isIP(host) ? blockedClass(host, this.options.policy.allowPrivate) : null;
         target = kind
           ? { error: new BlockedAddressError(host, host, kind).message, blocked: true }
-          : { isHttps, host, port: url.port || (isHttps ? '443' : '80'), path: `${url.pathname}${url.search}` };
+          : { origin: url.origin, path: `${url.pathname}${url.search}` };
       }
     } catch {
       target = { error: 'the URL is not valid', blocked: false };
@@ -197,10 +195,169 @@ export class WebhookHttpClient {
   }
 }
 
+/**
+ * One request on its way: undici's handler for it (methods, not a closure per event), its
+ * deadline and its shutdown listener. `finish` is called once, with the outcome.
+ */
+class Attempt implements Dispatcher.DispatchHandlers {
+  #settled = false;
+  /** Cuts the request once it is on a connection (undici hands it over then). */
+  #abort: ((error: Error) => void) | null = null;
+  #deadline: NodeJS.Timeout | null = null;
+  #statusCode = 0;
+  #location: string | null = null;
+  #retryAfter: string | null = null;
+  #chunks: Buffer[] | null = null;
+  #received = 0;
+  #truncated = false;
+
+  constructor(
+    private readonly waiting: Waiting,
+    private readonly maxResponseBytes: number,
+    private readonly timeoutMessage: string,
+    private readonly finish: (outcome: HttpOutcome) => void,
+  ) {}
+
+  begin(remainingMs: number): void {
+    this.#deadline = setTimeout(Attempt.#atDeadline, remainingMs, this);
+    this.waiting.signal?.addEventListener('abort', this, { once: true });
+  }
+
+  static #atDeadline(attempt: Attempt): void {
+    attempt.stop(attempt.timeoutMessage);
+  }
+
+  /** The shutdown signal (an EventTarget listener object). */
+  handleEvent(): void {
+    this.stop(STOPPED);
+  }
+
+  /** Ends the attempt on ORA's side: a request not yet on a connection ends here, one on it is cut. */
+  stop(message: string): void {
+    if (this.#abort) this.#abort(new AttemptStopped(message));
+    else this.#settle(failedOutcome(this.waiting.started, message, false));
+  }
+
+  onConnect(abort: (error?: Error) => void): void {
+    // Ended before the request reached a connection (deadline, shutdown): drop it now.
+    if (this.#settled) abort(new AttemptStopped('the attempt already ended'));
+    else this.#abort = abort;
+  }
+
+  onHeaders(statusCode: number, raw: Buffer[]): boolean {
+    // 1xx answers come before the final one: only the last counts.
+    this.#statusCode = statusCode;
+    this.#location = null;
+    this.#retryAfter = null;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = (raw[i] as Buffer).toString('latin1').toLowerCase();
+      if (name === 'location') this.#location ??= (raw[i + 1] as Buffer).toString('latin1');
+      else if (name === 'retry-after') this.#retryAfter ??= (raw[i + 1] as Buffer).toString('latin1');
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.#truncated) return false;
+    this.#received += chunk.length;
+    if (this.#received <= EXCERPT_BYTES + chunk.length) {
+      if (this.#chunks) this.#chunks.push(chunk);
+      else this.#chunks = [chunk];
+    }
+    if (this.#received > this.maxResponseBytes) {
+      // Enough: the status counts, the rest of the answer is not read (the connection goes).
+      this.#truncated = true;
+      this.#done();
+      const abort = this.#abort;
+      queueMicrotask(() => abort?.(new AttemptStopped('the response is larger than the cap')));
+      return false;
+    }
+    return true;
+  }
+
+  onComplete(): void {
+    this.#done();
+  }
+
+  onError(error: Error): void {
+    if (this.#truncated) return;
+    let message: string;
+    if (error instanceof BlockedAddressError || error instanceof AttemptStopped) message = error.message;
+    else if (this.#statusCode >= 200) message = 'the receiver cut the response short';
+    else message = describeError(error as NodeJS.ErrnoException);
+    this.#settle(failedOutcome(this.waiting.started, message, error instanceof BlockedAddressError));
+  }
+
+  #done(): void {
+    const statusCode = this.#statusCode;
+    // Postgres text cannot hold NUL: a receiver's NUL bytes must not break the outcome's write.
+    const text = this.#chunks
+      ? Buffer.concat(this.#chunks).subarray(0, EXCERPT_BYTES).toString('utf8').replace(/\0/g, '')
+      : '';
+    let error: string | null = null;
+    if (statusCode >= 300 && statusCode < 400) {
+      const location = this.#location;
+      error = `redirect not followed${location ? ` (Location: ${location.slice(0, 300).replace(/\0/g, '')})` : ''}`;
+    } else if (statusCode < 200 || statusCode >= 300) {
+      error = `HTTP ${statusCode}`;
+    }
+    this.#settle({
+      statusCode,
+      latencyMs: Math.round(performance.now() - this.waiting.started),
+      responseExcerpt: text.length ? text + (this.#truncated || this.#received > EXCERPT_BYTES ? '…' : '') : null,
+      error,
+      retryAfterSeconds: parseRetryAfter(this.#retryAfter ?? undefined),
+      blocked: false,
+    });
+  }
+
+  #settle(outcome: HttpOutcome): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    if (this.#deadline) clearTimeout(this.#deadline);
+    this.waiting.signal?.removeEventListener('abort', this);
+    this.finish(outcome);
+  }
+}
+
+/** An attempt ended on ORA's side (deadline, shutdown, response cap): its message is the outcome's error. */
+class AttemptStopped extends Error {}
+
+const STOPPED = 'the delivery was stopped (shutdown)';
+
+interface Waiting {
+  /** performance.now() when the attempt began: its deadline and latency count from here. */
+  started: number;
+  signal: AbortSignal | undefined;
+  resolve: (outcome: HttpOutcome) => void;
+  target: Target;
+  headers: Record<string, string>;
+  body: string;
+}
+
+interface Slots {
+  origin: string;
+  active: number;
+  /** Attempts waiting for a request slot, in arrival order (so in deadline order too). */
+  waiting: Waiting[];
+  /** Ends the waiting attempts whose deadline passed. */
+  timer: NodeJS.Timeout | null;
+}
+
+function failedOutcome(started: number, error: string, blocked: boolean): HttpOutcome {
+  return {
+    statusCode: null,
+    latencyMs: Math.round(performance.now() - started),
+    responseExcerpt: null,
+    error,
+    retryAfterSeconds: null,
+    blocked,
+  };
+}
+
 interface Target {
-  isHttps: boolean;
-  host: string;
-  port: string;
+  /** protocol://host:port, as undici keys its connections. */
+  origin: string;
   path: string;
 }
 

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
 
 /**
  * Standard Webhooks signing (https://www.standardwebhooks.com): `webhook-signature` is
@@ -13,9 +13,18 @@ export function generateWebhookSecret(): string {
   return `${SECRET_PREFIX}${randomBytes(32).toString('base64')}`;
 }
 
-function secretKey(secret: string): Buffer {
-  const key = Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
-  if (key.length === 0) throw new Error('a webhook secret must not be empty');
+/** Keys by secret, decoded once: a busy webhook signs every delivery with the same one or two. */
+const keys = new Map<string, KeyObject>();
+
+function secretKey(secret: string): KeyObject {
+  let key = keys.get(secret);
+  if (!key) {
+    const bytes = Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
+    if (bytes.length === 0) throw new Error('a webhook secret must not be empty');
+    key = createSecretKey(bytes);
+    if (keys.size >= 1000) keys.clear();
+    keys.set(secret, key);
+  }
   return key;
 }
 
