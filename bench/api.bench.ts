@@ -9,10 +9,12 @@
  * (c) the embedded start (`ora start` on a fresh data directory, then again on the same one):
  *     time until /readyz answers 200, and resident memory then.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { pgliteTemplatePath } from '@ora/db';
 import {
   type BenchReport,
   type ChildServer,
@@ -138,8 +140,9 @@ export async function run(args: string[]): Promise<BenchReport> {
     settings.push(
       'Start: `node --import tsx apps/api/src/cli.ts start` with a fresh ORA_DATA_DIR (PGlite), PORT=0, ' +
         'LOG_LEVEL=warn; time from spawn until GET /readyz answers 200, then VmRSS of that node process; stopped ' +
-        'with SIGTERM; then a second start on the same directory. Baseline: the bare Fastify baseline spawned ' +
-        'the same way.',
+        'with SIGTERM; then a second start on the same directory. The fresh directory is unpacked from the initdb ' +
+        `template \`pnpm install\` made (${existsSync(pgliteTemplatePath()) ? 'present' : 'MISSING: initdb runs'}). ` +
+        'Baseline: the bare Fastify baseline spawned the same way.',
     );
     figures.push(...(await measureStart(notes)));
   }

@@ -1,9 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { PGliteDialect } from './pglite-dialect';
+import { discardPgliteTemplate, isFreshDataDir, readPgliteTemplate } from './pglite-template';
 import type { Database } from './types';
 import { findVectorType, registerPgliteVectorType } from './vector';
 
@@ -54,12 +55,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<OraDatab
     return wrap(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres', async () => {});
   }
 
-  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  const pglite = await PGlite.create({
-    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-    extensions: { vector },
-    parsers: { [INT8_OID]: asText, [NUMERIC_OID]: asText },
-  });
+  const pglite = await openPglite(options.dataDir);
   const handle = wrap(new Kysely<Database>({ dialect: new PGliteDialect(pglite) }), 'pglite', async () => {
     await pglite.close();
   });
@@ -72,6 +68,38 @@ export async function createDatabase(options: DatabaseOptions): Promise<OraDatab
     return capabilities;
   };
   return handle;
+}
+
+/**
+ * PGlite in `dataDir` (or in memory). A new database is unpacked from the initdb template when the
+ * install step made one (see pglite-template.ts); should that fail, it is discarded and initdb runs.
+ */
+export async function openPglite(
+  dataDir: string | undefined,
+  readTemplate: () => Blob | null = readPgliteTemplate,
+  discardTemplate: () => void = discardPgliteTemplate,
+): Promise<PGlite> {
+  const fresh = dataDir === undefined || isFreshDataDir(dataDir);
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const open = (template: Blob | null) =>
+    PGlite.create({
+      ...(dataDir ? { dataDir } : {}),
+      ...(template ? { loadDataDir: template } : {}),
+      extensions: { vector },
+      parsers: { [INT8_OID]: asText, [NUMERIC_OID]: asText },
+    });
+  const template = fresh ? readTemplate() : null;
+  if (!template) return open(null);
+  try {
+    return await open(template);
+  } catch {
+    discardTemplate();
+    if (dataDir) {
+      rmSync(dataDir, { recursive: true, force: true });
+      mkdirSync(dataDir, { recursive: true });
+    }
+    return open(null);
+  }
 }
 
 function wrap(db: Kysely<Database>, kind: DatabaseKind, end: () => Promise<void>): OraDatabase {

@@ -7,6 +7,7 @@ export { createDatabase } from './database';
 export type { MigrationReport } from './migrate';
 export { migrateDown, migrateToLatest, pendingMigrations } from './migrate';
 export { PGliteDialect } from './pglite-dialect';
+export { buildPgliteTemplate, pgliteTemplatePath } from './pglite-template';
 export * from './schema';
 export * from './schema/keys';
 export type { Database } from './types';
