@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { headers } from '@ora/contracts';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Level, Logger as PinoLogger } from 'pino';
@@ -22,6 +22,15 @@ export interface AppOptions {
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/**
+ * Request ids made here: `req_` + 12 random hex digits drawn at start + a counter, unique across
+ * processes and restarts for all practical purposes (one random UUID per request cost more than
+ * the rest of making the id and the request object together). They identify, they authorise nothing.
+ */
+const requestIdPrefix = `req_${randomBytes(6).toString('hex')}`;
+let requestCounter = 0;
+const nextRequestId = () => `${requestIdPrefix}_${(++requestCounter).toString(36)}`;
 
 /** The logger settings every ORA process uses: secrets are redacted wherever they appear. */
 export function loggerOptions(level: string) {
@@ -129,7 +138,7 @@ export async function buildApp(system: System, options: AppOptions = {}): Promis
     trustProxy: system.config.trustProxy,
     genReqId: (request) => {
       const incoming = request.headers[headers.requestId];
-      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : `req_${randomUUID()}`;
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : nextRequestId();
     },
     // A malformed URL or an over-long path parameter is refused before any hook runs: the envelope still applies.
     frameworkErrors: (error, request, reply) => {
@@ -141,7 +150,7 @@ export async function buildApp(system: System, options: AppOptions = {}): Promis
   await app.register(securityHeadersPlugin);
   await app.register(errorsPlugin);
   await app.register(jsonBodyPlugin);
-  await app.register(metricsPlugin, { registry: system.metrics });
+  await app.register(metricsPlugin, { registry: system.metrics, log: system.log });
   await app.register(healthRoutes, { system });
   await app.register(docsRoutes);
   await app.register(actionRoutes, { system, validateOutput: options.validateOutput ?? false });

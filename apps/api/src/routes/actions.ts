@@ -1,9 +1,9 @@
 import {
   type ActionName,
   ActionRequest,
+  actionNames,
   actions,
   headers,
-  isActionName,
   OraError,
   parseOrThrow,
   scopeAllows,
@@ -32,6 +32,8 @@ declare module 'fastify' {
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+type Handler = (ctx: ActionContext, data: unknown) => Promise<unknown>;
 
 export interface ActionRoutesOptions {
   system: System;
@@ -74,7 +76,7 @@ export async function actionRoutes(app: FastifyInstance, options: ActionRoutesOp
     return run(request, reply, envelope.action, envelope.data);
   });
 
-  app.post<{ Params: { action: string } }>('/api/ora/:action', async (request, reply) =>
+  app.post<{ Params: { action: string } }>('/api/ora/:action', (request, reply) =>
     run(request, reply, request.params.action, request.body),
   );
 
@@ -83,17 +85,23 @@ export async function actionRoutes(app: FastifyInstance, options: ActionRoutesOp
     run(request, reply, 'media.upload', request.body),
   );
 
-  async function run(request: FastifyRequest, reply: FastifyReply, name: string, rawData: unknown) {
+  // Every action's definition and handler, found with one lookup per request.
+  const table = new Map<string, { name: ActionName; definition: (typeof actions)[ActionName]; handler: Handler }>(
+    actionNames.map((name) => [name, { name, definition: actions[name], handler: actionHandlers[name] as Handler }]),
+  );
+
+  async function run(request: FastifyRequest, reply: FastifyReply, requested: string, rawData: unknown) {
     const key = request.apiKey as AuthenticatedKey;
-    if (!isActionName(name)) {
+    const entry = table.get(requested);
+    if (!entry) {
       throw new OraError({
         code: 'VALIDATION_ERROR',
-        message: `Unknown action "${name}"; GET /openapi.json lists them all`,
-        details: { action: name },
+        message: `Unknown action "${requested}"; GET /openapi.json lists them all`,
+        details: { action: requested },
       });
     }
+    const { name, definition } = entry;
     request.oraAction = name;
-    const definition = actions[name];
 
     const consumed = system.limiter.consume(requestWindows(key, definition.limitGroup, system.config.limits));
     const decision = consumed instanceof Promise ? await consumed : consumed;
@@ -132,12 +140,14 @@ export async function actionRoutes(app: FastifyInstance, options: ActionRoutesOp
     if (definition.mutates && typeof idempotencyKey === 'string') {
       return runIdempotent(request, reply, ctx, name, data, idempotencyKey);
     }
-    return { data: await execute(ctx, name, data), requestId: request.id };
+    if (definition.mutates || options.validateOutput)
+      return { data: await execute(ctx, name, data), requestId: request.id };
+    // A read answers as its handler does, without a second promise.
+    return { data: await entry.handler(ctx, data), requestId: request.id };
   }
 
   async function execute(ctx: ActionContext, name: ActionName, data: unknown): Promise<unknown> {
-    const handler = actionHandlers[name] as (ctx: ActionContext, data: unknown) => Promise<unknown>;
-    const result = await handler(ctx, data);
+    const result = await (actionHandlers[name] as Handler)(ctx, data);
     // A mutation may have committed events: readers of the log (streams, webhooks) look now.
     if (actions[name].mutates) system.events.wake.announce();
     if (options.validateOutput) {

@@ -31,6 +31,9 @@ export interface AuthenticatorOptions {
   maxEntries?: number;
 }
 
+/** Distinct Authorization headers remembered with their hash (clients are few; cleared when full). */
+const HEADER_MEMO_SIZE = 1024;
+
 const unauthorized = (message: string) => new OraError({ code: 'UNAUTHORIZED', message });
 
 /**
@@ -46,6 +49,13 @@ export class Authenticator {
   readonly #maxEntries: number;
   readonly #cache = new Map<string, CacheEntry>();
   readonly #loading = new Map<string, Promise<CacheEntry>>();
+  /**
+   * Authorization header -> the hash of its key, for well-formed keys: a client sends the same
+   * header on every request, and SHA-256 of it was the largest cost of a cached check. It holds
+   * nothing the process did not just receive, and decides nothing: the entry of `#cache` it points
+   * to does (a revoked key is forgotten there).
+   */
+  readonly #hashes = new Map<string, string>();
 
   constructor(options: AuthenticatorOptions) {
     this.#db = options.db;
@@ -76,6 +86,8 @@ export class Authenticator {
   /** The hash of the bearer secret, or UNAUTHORIZED when the header holds none. */
   #hashOf(authorization: string | undefined): string {
     if (!authorization) throw unauthorized('Missing API key: send "Authorization: Bearer ora_sk_..."');
+    const known = this.#hashes.get(authorization);
+    if (known !== undefined) return known;
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match?.[1]) throw unauthorized('Malformed Authorization header: expected "Bearer <key>"');
     const secret = match[1];
@@ -85,6 +97,8 @@ export class Authenticator {
     if (!this.#cache.has(hash) && !isWellFormedSecret(secret)) {
       throw unauthorized('Invalid API key: not an ORA key (check for a typo)');
     }
+    if (this.#hashes.size >= HEADER_MEMO_SIZE) this.#hashes.clear();
+    this.#hashes.set(authorization, hash);
     return hash;
   }
 
@@ -105,6 +119,7 @@ export class Authenticator {
 
   forgetAll(): void {
     this.#cache.clear();
+    this.#hashes.clear();
   }
 
   async #lookup(hash: string): Promise<CacheEntry> {
