@@ -86,8 +86,14 @@ export async function actionRoutes(app: FastifyInstance, options: ActionRoutesOp
   );
 
   // Every action's definition and handler, found with one lookup per request.
-  const table = new Map<string, { name: ActionName; definition: (typeof actions)[ActionName]; handler: Handler }>(
-    actionNames.map((name) => [name, { name, definition: actions[name], handler: actionHandlers[name] as Handler }]),
+  const table = new Map<
+    string,
+    { name: ActionName; definition: (typeof actions)[ActionName]; handler: Handler; what: string }
+  >(
+    actionNames.map((name) => [
+      name,
+      { name, definition: actions[name], handler: actionHandlers[name] as Handler, what: `data for ${name}` },
+    ]),
   );
 
   async function run(request: FastifyRequest, reply: FastifyReply, requested: string, rawData: unknown) {
@@ -126,7 +132,7 @@ export async function actionRoutes(app: FastifyInstance, options: ActionRoutesOp
       });
     }
 
-    const data = parseOrThrow(definition.input, rawData ?? {}, `data for ${name}`);
+    const data = parseOrThrow(definition.input, rawData ?? {}, entry.what);
     const actor: Actor = {
       keyId: key.keyId,
       scopes: key.scopes,
