@@ -7,6 +7,9 @@ const modes = await availableModes();
 /** What the test handlers did, in order: the side effects a test can check. */
 const log: Array<{ event: 'start' | 'end'; title: string; at: number }> = [];
 const attemptsByTitle = new Map<string, number>();
+/** test.gate tasks run until the test opens their gate (by title). */
+const gates = new Map<string, () => void>();
+const gate = (title: string) => new Promise<void>((resolve) => gates.set(title, resolve));
 
 const handlers: TaskHandlers = {
   byType: {
@@ -29,6 +32,10 @@ const handlers: TaskHandlers = {
       throw new NonRetryableTaskError('input can never work');
     },
     'test.ask': async () => ({ status: 'waiting', reason: 'need the operator to pick a title' }),
+    'test.gate': async ({ task }) => {
+      await gate(task.title);
+      return { status: 'success', output: { title: task.title } };
+    },
     write_post: async ({ task }) => ({ status: 'success', output: { draft: `# ${task.title}` } }),
     optimize_seo: async ({ dependencies }) => ({ status: 'success', output: { seoOf: dependencies[0]?.output } }),
     generate_image: async () => ({ status: 'success', output: { image: 'cover.png' } }),
@@ -87,6 +94,29 @@ describe.each(modes)('the task queue (%s)', (mode) => {
     expect(d.output.saw.map((o: { title: string }) => o.title).sort()).toEqual([`${mode}-b`, `${mode}-c`]);
     expect(d.events.map((e: { toStatus: string }) => e.toStatus)).toEqual(['pending', 'queued', 'running', 'success']);
     expect(d.dependencies.map((t: { title: string }) => t.title).sort()).toEqual([`${mode}-b`, `${mode}-c`]);
+  });
+
+  it('starts a task created to depend on a running one once that one succeeds', async () => {
+    const first = await call(server, server.rootKey, 'tasks.create', { taskType: 'test.gate', title: `${mode}-gate` });
+    const running = first.body.data.tasks[0];
+    await waitForStatus(server, running.id, ['running']);
+    const second = await call(server, server.rootKey, 'tasks.create', {
+      taskType: 'test.record',
+      title: `${mode}-after-gate`,
+      dependsOn: [running.id],
+    });
+    expect(second.status).toBe(200);
+    const dependent = second.body.data.tasks[0];
+    expect(dependent.status).toBe('pending');
+    gates.get(`${mode}-gate`)?.();
+    const done = await waitForStatus(server, dependent.id, ['success']);
+    expect(done.output.saw).toEqual([{ title: `${mode}-gate` }]);
+    expect(done.events.map((e: { toStatus: string }) => e.toStatus)).toEqual([
+      'pending',
+      'queued',
+      'running',
+      'success',
+    ]);
   });
 
   it('cancels a running task within seconds, and its dependents with a reason naming it', async () => {

@@ -22,6 +22,8 @@ import * as agents01 from './2026_11_25_180000_agent_runtime';
 import * as sync01 from './2026_11_25_190000_sync_engine';
 import * as tasks02 from './2026_12_04_210000_drop_redundant_task_indexes';
 import * as webhooks01 from './2026_12_04_230000_webhook_delivery_body_text';
+import * as tasks03 from './2026_12_04_233000_task_has_dependents';
+import * as tasks04 from './2026_12_04_233100_partial_task_indexes';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder at run time) so the same
@@ -51,4 +53,6 @@ export const migrations: Record<string, Migration> = {
   '2026_11_25_190000_sync_engine': sync01,
   '2026_12_04_210000_drop_redundant_task_indexes': tasks02,
   '2026_12_04_230000_webhook_delivery_body_text': webhooks01,
+  '2026_12_04_233000_task_has_dependents': tasks03,
+  '2026_12_04_233100_partial_task_indexes': tasks04,
 };

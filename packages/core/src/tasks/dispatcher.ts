@@ -43,7 +43,8 @@ const DELETE_LINGER_MS = 50;
 export class Dispatcher {
   #scheduled = false;
   #running: Promise<void> | null = null;
-  #again = false;
+  /** A drain asked for while one runs: the youngest rows it wants (ms of age), or null. */
+  #again: number | null = null;
   /** Outbox ids handed over and not yet deleted: this process's drains leave them alone. */
   readonly #handedOff = new Set<string>();
   #toDelete: string[] = [];
@@ -126,20 +127,28 @@ export class Dispatcher {
     }
   }
 
-  /** Moves everything in the outbox to the queue; concurrent calls share one run. */
-  async drain(): Promise<void> {
+  /**
+   * Moves everything in the outbox to the queue; concurrent calls share one run. With `minAgeMs`,
+   * only rows written at least that long ago: the safety net's drain (the maintenance pass) leaves
+   * the newest rows to the process that wrote them, which hands them to the queue itself and
+   * deletes them soon after (taking them too would only put their jobs on the queue twice).
+   */
+  async drain(options: { minAgeMs?: number } = {}): Promise<void> {
+    const minAgeMs = Math.max(0, options.minAgeMs ?? 0);
     if (this.#running) {
-      this.#again = true;
+      this.#again = Math.min(this.#again ?? minAgeMs, minAgeMs);
       return this.#running;
     }
+    this.#again = minAgeMs;
     this.#running = (async () => {
       try {
-        do {
-          this.#again = false;
-          while ((await this.#drainBatch()) === this.batchSize) {
+        while (this.#again !== null) {
+          const age = this.#again;
+          this.#again = null;
+          while ((await this.#drainBatch(age)) === this.batchSize) {
             // a full batch: there may be more
           }
-        } while (this.#again);
+        }
       } finally {
         this.#running = null;
       }
@@ -147,7 +156,7 @@ export class Dispatcher {
     return this.#running;
   }
 
-  async #drainBatch(): Promise<number> {
+  async #drainBatch(minAgeMs: number): Promise<number> {
     const { db, queue, clock } = this.deps;
     const skip = [...this.#handedOff];
     const rows = await db
@@ -155,6 +164,10 @@ export class Dispatcher {
       .where('id', 'in', (eb) => {
         let pick = eb.selectFrom('task_dispatch_outbox').select('id');
         if (skip.length > 0) pick = pick.where(sql<boolean>`not (id = any(${idArray(skip)}))`);
+        if (minAgeMs > 0) {
+          // Database time, as the rows' created_at: the clock given to the dispatcher may be a test's.
+          pick = pick.where(sql<boolean>`created_at <= now() - ${`${minAgeMs} milliseconds`}::interval`);
+        }
         return pick.orderBy('id').limit(this.batchSize).forUpdate().skipLocked();
       })
       .returningAll()

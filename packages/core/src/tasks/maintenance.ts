@@ -158,6 +158,12 @@ export async function redispatchStaleTasks(
   return stale.length;
 }
 
+/**
+ * Outbox rows younger than this are left to the process that wrote them (it hands them to the
+ * queue right after its commit): the pass takes what a failed or crashed handover left behind.
+ */
+const OUTBOX_GRACE_MS = 2_000;
+
 /** One pass of everything that keeps tasks moving without a request: run it every second or so. */
 export async function runTaskMaintenance(
   deps: MaintenanceDeps,
@@ -170,7 +176,7 @@ export async function runTaskMaintenance(
   };
   const expired = await expireOverdueTasks(deps, settings.batchSize);
   const leasesRecovered = await recoverExpiredLeases(deps, settings.batchSize);
-  await deps.dispatcher.drain();
+  await deps.dispatcher.drain({ minAgeMs: OUTBOX_GRACE_MS });
   const redispatched = await redispatchStaleTasks(deps, settings);
   return { expired, leasesRecovered, redispatched };
 }

@@ -40,6 +40,7 @@ const TASK_COLUMNS = [
   'approved_at',
   'approved_by_key_id',
   'run_anyway_on_dependency_failure',
+  'has_dependents',
   'lease_token',
   'lease_expires_at',
   'locked_by',

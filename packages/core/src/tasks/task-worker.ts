@@ -190,6 +190,9 @@ export class TaskWorker {
    * own transaction): the update with a fresh lease token, the event log rows, the `task.started`
    * events, and what the handlers need (chain budget left, dependency outputs).
    *
+   * The dependency outputs are read only for tasks that have dependencies (an index probe first):
+   * the join's prepared plan, made while the table was small, may scan all tasks for each row.
+   *
    * Its commit does not wait for the WAL flush (synchronous_commit off for this transaction only):
    * a claim lost to a database crash leaves the task queued for another attempt, and the lease
    * token fences out whatever the first worker writes afterwards, as after a worker crash. Every
@@ -252,7 +255,7 @@ export class TaskWorker {
       select c.*,
         ch.token_budget - ch.tokens_used as tokens_left,
         ch.cost_budget - ch.cost_used as cost_left,
-        coalesce((
+        case when exists (select 1 from task_dependencies dd where dd.task_id = c.id) then coalesce((
           select jsonb_agg(jsonb_build_object(
             'id', d.id, 'title', d.title, 'taskType', d.task_type, 'agentSlug', a.slug,
             'status', d.status, 'output', d.output
@@ -261,7 +264,7 @@ export class TaskWorker {
           join agent_tasks d on d.id = dd.depends_on_task_id
           left join agents a on a.id = d.assigned_to
           where dd.task_id = c.id
-        ), '[]'::jsonb) as dependencies
+        ), '[]'::jsonb) else '[]'::jsonb end as dependencies
       from claimed c
       cross join relaxed
       left join task_chains ch on ch.id = c.chain_id
@@ -569,13 +572,40 @@ export class TaskWorker {
   }
 
   /**
-   * Ends every successful attempt of this turn in one transaction: one update (fenced by each
-   * task's lease token), one event-log insert, one insert of `task.completed` events, then the
-   * dependents of all of them at once.
+   * Ends every successful attempt of this turn. Tasks nothing depends on end in one statement, its
+   * own transaction: one update (fenced by each task's lease token and by has_dependents, which a
+   * graph that adds a dependent sets, under the row lock), its event log rows, the `task.completed`
+   * events and the chains' usage. The others (and any the first statement left, lease lost or a
+   * dependent added meanwhile) end in a transaction with their dependents released.
    */
   async #finishSuccesses(items: Success[]): Promise<boolean[]> {
     const { db, clock } = this.#deps;
     const now = clock.now();
+    const ended = new Set<string>();
+    const alone = items.filter((i) => !i.row.has_dependents);
+    if (alone.length > 0) for (const id of await this.#endSuccesses(db, alone, now, true)) ended.add(id);
+    const rest = items.filter((i) => !ended.has(i.row.id));
+    if (rest.length > 0) {
+      const done = await db.transaction().execute(async (trx) => {
+        const ids = await this.#endSuccesses(trx, rest, now, false);
+        if (ids.length === 0) return { ids, queued: false };
+        // A statement of its own, after the update: it sees dependents added by a transaction the
+        // update waited for.
+        const moved = await releaseDependents(trx, clock, null, ids);
+        return { ids, queued: moved.some((m) => m.status === 'queued') };
+      });
+      for (const id of done.ids) ended.add(id);
+      if (done.queued) this.#deps.dispatcher.nudge();
+    }
+    return items.map((i) => ended.has(i.row.id));
+  }
+
+  /**
+   * The update, its event log rows, the `task.completed` events and the chains' usage in one
+   * statement; answers the ids it ended. `alone`: only tasks without dependents (a row that got
+   * one meanwhile is left for the caller's other path).
+   */
+  async #endSuccesses(db: DbOrTx, items: Success[], now: Date, alone: boolean): Promise<string[]> {
     const values = items.map((i) => ({
       id: i.row.id,
       token: i.leaseToken,
@@ -586,75 +616,65 @@ export class TaskWorker {
       run_id: i.outcome.relatedRunId ?? null,
       post_id: i.outcome.relatedPostId ?? null,
     }));
-    const done = await db.transaction().execute(async (trx) => {
-      // The update, its event log rows, the `task.completed` events and the chains' usage in one
-      // statement.
-      const { rows } = await executePrepared(
-        trx,
-        sql<{ id: string }>`
-        with v as (
-          select * from jsonb_to_recordset(${JSON.stringify(values)}::jsonb)
-            as v(id uuid, token uuid, output jsonb, duration_ms integer, tokens integer, cost numeric, run_id uuid, post_id uuid)
-        ),
-        done as (
-          update agent_tasks as t set
-            status = 'success',
-            output = v.output,
-            error_message = null,
-            status_message = null,
-            completed_at = ${now},
-            duration_ms = v.duration_ms,
-            tokens_used = case when v.tokens is null then t.tokens_used else coalesce(t.tokens_used, 0) + v.tokens end,
-            estimated_cost = case when v.cost is null then t.estimated_cost else coalesce(t.estimated_cost, 0) + v.cost end,
-            related_run_id = coalesce(v.run_id, t.related_run_id),
-            related_post_id = coalesce(v.post_id, t.related_post_id),
-            lease_token = null,
-            lease_expires_at = null,
-            locked_by = null,
-            updated_at = ${now}
-          from v
-          where t.id = v.id and t.lease_token = v.token and t.status = 'running'
-          returning t.id, t.chain_id, t.task_type, t.title, t.assigned_to, t.status, t.output, t.duration_ms,
-            t.attempt_count, v.tokens, v.cost
-        ),
-        logged as (
-          insert into task_events (task_id, from_status, to_status, message, attempt)
-          select id, 'running', 'success', null, attempt_count from done
-        ),
-        announced as (
-          insert into events (type, payload, agent_id, task_id, key_id)
-          select 'task.completed',
-            jsonb_build_object(
-              'taskId', id, 'chainId', chain_id, 'taskType', task_type, 'title', title,
-              'agentId', assigned_to, 'status', status, 'output', output, 'durationMs', duration_ms
-            ),
-            assigned_to, id, null
+    const { rows } = await executePrepared(
+      db,
+      sql<{ id: string }>`
+      with v as (
+        select * from jsonb_to_recordset(${JSON.stringify(values)}::jsonb)
+          as v(id uuid, token uuid, output jsonb, duration_ms integer, tokens integer, cost numeric, run_id uuid, post_id uuid)
+      ),
+      done as (
+        update agent_tasks as t set
+          status = 'success',
+          output = v.output,
+          error_message = null,
+          status_message = null,
+          completed_at = ${now},
+          duration_ms = v.duration_ms,
+          tokens_used = case when v.tokens is null then t.tokens_used else coalesce(t.tokens_used, 0) + v.tokens end,
+          estimated_cost = case when v.cost is null then t.estimated_cost else coalesce(t.estimated_cost, 0) + v.cost end,
+          related_run_id = coalesce(v.run_id, t.related_run_id),
+          related_post_id = coalesce(v.post_id, t.related_post_id),
+          lease_token = null,
+          lease_expires_at = null,
+          locked_by = null,
+          updated_at = ${now}
+        from v
+        where t.id = v.id and t.lease_token = v.token and t.status = 'running'
+          ${alone ? sql`and not t.has_dependents` : sql``}
+        returning t.id, t.chain_id, t.task_type, t.title, t.assigned_to, t.status, t.output, t.duration_ms,
+          t.attempt_count, v.tokens, v.cost
+      ),
+      logged as (
+        insert into task_events (task_id, from_status, to_status, message, attempt)
+        select id, 'running', 'success', null, attempt_count from done
+      ),
+      announced as (
+        insert into events (type, payload, agent_id, task_id, key_id)
+        select 'task.completed',
+          jsonb_build_object(
+            'taskId', id, 'chainId', chain_id, 'taskType', task_type, 'title', title,
+            'agentId', assigned_to, 'status', status, 'output', output, 'durationMs', duration_ms
+          ),
+          assigned_to, id, null
+        from done
+      ),
+      usage as (
+        update task_chains as c set
+          tokens_used = c.tokens_used + u.tokens,
+          cost_used = c.cost_used + u.cost
+        from (
+          select chain_id, sum(coalesce(tokens, 0)) as tokens, sum(coalesce(cost, 0)) as cost
           from done
-        ),
-        usage as (
-          update task_chains as c set
-            tokens_used = c.tokens_used + u.tokens,
-            cost_used = c.cost_used + u.cost
-          from (
-            select chain_id, sum(coalesce(tokens, 0)) as tokens, sum(coalesce(cost, 0)) as cost
-            from done
-            where chain_id is not null and (coalesce(tokens, 0) <> 0 or coalesce(cost, 0) <> 0)
-            group by chain_id
-          ) as u
-          where c.id = u.chain_id
-        )
-        select id from done
-      `,
-      );
-      if (rows.length === 0) return { ended: new Set<string>(), queued: false };
-      const ended = new Set(rows.map((r) => r.id));
-      // A statement of its own, after the update: it sees dependents added by a transaction the
-      // update waited for.
-      const moved = await releaseDependents(trx, clock, null, [...ended]);
-      return { ended, queued: moved.some((m) => m.status === 'queued') };
-    });
-    if (done.queued) this.#deps.dispatcher.nudge();
-    return items.map((i) => done.ended.has(i.row.id));
+          where chain_id is not null and (coalesce(tokens, 0) <> 0 or coalesce(cost, 0) <> 0)
+          group by chain_id
+        ) as u
+        where c.id = u.chain_id
+      )
+      select id from done
+    `,
+    );
+    return rows.map((r) => r.id);
   }
 
   async #addChainUsage(trx: DbOrTx, row: TaskRow, outcome: { tokensUsed?: number; cost?: number }): Promise<void> {

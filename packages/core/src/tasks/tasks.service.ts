@@ -145,8 +145,8 @@ export async function createTaskGraphs(
 ): Promise<GraphResult[]> {
   try {
     const plans = requests.map((r) => planDag(r.steps));
-    // Existing dependencies are read under a share lock, kept until the graph that depends on them
-    // is written: that takes a transaction. Otherwise the write is one statement, atomic alone.
+    // Existing dependencies are marked and locked until the graph that depends on them is
+    // written: that takes a transaction. Otherwise the write is one statement, atomic alone.
     const locks = plans.some((order) => order.some((p) => p.existingDeps.length > 0));
     const { results, dispatch } = locks
       ? await deps.db.transaction().execute((trx) => writeGraphs(trx, deps.clock, requests, plans))
@@ -174,12 +174,14 @@ async function writeGraphs(
   const parentIds = [...new Set(requests.map((r) => r.options.parentTaskId).filter((p): p is string => !!p))];
   const [agents, existing, parents] = await Promise.all([
     agentRefs.length ? lookupAgents(db, agentRefs) : Promise.resolve(new Map<string, { id: string; slug: string }>()),
+    // Existing dependencies are marked (and so locked until the commit): a success that waits for
+    // this lock then sees has_dependents and releases the new dependents (see the worker).
     existingIds.length
       ? db
-          .selectFrom('agent_tasks')
-          .select(['id', 'title', 'status'])
+          .updateTable('agent_tasks')
+          .set({ has_dependents: true })
           .where('id', 'in', existingIds)
-          .forShare()
+          .returning(['id', 'title', 'status'])
           .execute()
       : Promise.resolve([] as Array<Pick<TaskRow, 'id' | 'title' | 'status'>>),
     parentIds.length
@@ -267,24 +269,24 @@ async function writeGraphs(
       insert into agent_tasks (
         id, chain_id, parent_task_id, assigned_to, delegated_by, task_type, title, description, instructions,
         input, priority, scheduled_for, deadline_at, max_attempts, requires_approval,
-        run_anyway_on_dependency_failure, token_budget, cost_budget, model_override, related_post_id,
-        workflow_name, workflow_version, source, created_by_key_id, idempotency_key, status, status_message,
-        cancel_reason, completed_at, created_at, updated_at
+        run_anyway_on_dependency_failure, has_dependents, token_budget, cost_budget, model_override,
+        related_post_id, workflow_name, workflow_version, source, created_by_key_id, idempotency_key, status,
+        status_message, cancel_reason, completed_at, created_at, updated_at
       )
       select
         id, chain_id, parent_task_id, assigned_to, delegated_by, task_type, title, description, instructions::jsonb,
         input::jsonb, priority, scheduled_for, deadline_at, max_attempts, requires_approval,
-        run_anyway_on_dependency_failure, token_budget, cost_budget, model_override, related_post_id,
-        workflow_name, workflow_version, source, created_by_key_id, idempotency_key, status, status_message,
-        cancel_reason, completed_at, created_at, updated_at
+        run_anyway_on_dependency_failure, has_dependents, token_budget, cost_budget, model_override,
+        related_post_id, workflow_name, workflow_version, source, created_by_key_id, idempotency_key, status,
+        status_message, cancel_reason, completed_at, created_at, updated_at
       from jsonb_to_recordset(${json(tasks)}) as t(
         id uuid, chain_id uuid, parent_task_id uuid, assigned_to uuid, delegated_by uuid, task_type text,
         title text, description text, instructions text, input text, priority integer, scheduled_for timestamptz,
         deadline_at timestamptz, max_attempts integer, requires_approval boolean,
-        run_anyway_on_dependency_failure boolean, token_budget integer, cost_budget numeric, model_override text,
-        related_post_id uuid, workflow_name text, workflow_version integer, source text, created_by_key_id uuid,
-        idempotency_key text, status text, status_message text, cancel_reason text, completed_at timestamptz,
-        created_at timestamptz, updated_at timestamptz
+        run_anyway_on_dependency_failure boolean, has_dependents boolean, token_budget integer, cost_budget numeric,
+        model_override text, related_post_id uuid, workflow_name text, workflow_version integer, source text,
+        created_by_key_id uuid, idempotency_key text, status text, status_message text, cancel_reason text,
+        completed_at timestamptz, created_at timestamptz, updated_at timestamptz
       )
       returning ${taskColumns()}
     ),
@@ -384,6 +386,7 @@ const TASK_INSERT_COLUMNS = new Set([
   'max_attempts',
   'requires_approval',
   'run_anyway_on_dependency_failure',
+  'has_dependents',
   'token_budget',
   'cost_budget',
   'model_override',
@@ -459,6 +462,7 @@ function prepareGraph(
   // Each task starts where its dependencies put it (ready, pending, waiting for approval, or
   // blocked by a failed one), computed in dependency order.
   const known = new Map<string, Pick<TaskRow, 'id' | 'title' | 'status'>>(existing.map((t) => [t.id, t]));
+  const dependedOn = new Set(order.flatMap((p) => p.localDeps));
   const tasks: NewTaskRow[] = [];
   for (const { index, step, localDeps, existingDeps } of order) {
     const id = ids[index] as string;
@@ -492,6 +496,7 @@ function prepareGraph(
       max_attempts: step.maxAttempts ?? 3,
       requires_approval: step.requiresApproval ?? false,
       run_anyway_on_dependency_failure: step.runAnywayOnDependencyFailure ?? false,
+      has_dependents: dependedOn.has(index),
       token_budget: step.tokenBudget ?? null,
       cost_budget: step.costBudget !== undefined ? String(step.costBudget) : null,
       model_override: step.modelOverride ?? null,

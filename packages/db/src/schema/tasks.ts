@@ -45,6 +45,8 @@ export interface TaskTable {
   approved_at: Date | null;
   approved_by_key_id: string | null;
   run_anyway_on_dependency_failure: Generated<boolean>;
+  /** Some task depends (or once depended) on this one: its success releases dependents. */
+  has_dependents: Generated<boolean>;
   /** Fences every write of the current attempt: a worker that lost its lease no longer matches. */
   lease_token: string | null;
   lease_expires_at: Date | null;
