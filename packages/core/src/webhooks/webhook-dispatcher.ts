@@ -1,7 +1,13 @@
 import { eventMatchesPattern, type OraEvent, type WebhookFilters } from '@ora/contracts';
 import type { WebhookRow } from '@ora/db';
 import { sql } from 'kysely';
-import { type EventPosition, hasEventsAfter, type LoggedEvent, readEvents } from '../events/event-log';
+import {
+  comparePositions,
+  type EventPosition,
+  hasEventsAfter,
+  type LoggedEvent,
+  readEvents,
+} from '../events/event-log';
 import type { QueueDriver } from '../queue/queue-driver';
 import type { Clock, Db, Logger } from '../shared/deps';
 import { executePrepared } from '../shared/prepared';
@@ -60,6 +66,8 @@ export interface DispatchResult {
   ran: boolean;
   /** The cursor after this batch (when it ran). */
   position: EventPosition | null;
+  /** Whether any webhook was active (when it ran). */
+  watched?: boolean;
   events: number;
   deliveries: Array<{ id: string; attempt_count: number }>;
 }
@@ -100,7 +108,8 @@ async function dispatchBatch(
         .where('is_active', '=', true)
         .execute(),
     ]);
-    if (events.length === 0) return { ran: true, position: from, events: 0, deliveries: [] };
+    const watched = subscribers.length > 0;
+    if (events.length === 0) return { ran: true, position: from, events: 0, deliveries: [], watched };
     const now = deps.clock.now();
 
     // One row per (webhook, event). A body is built once per event, however many webhooks want it.
@@ -158,20 +167,96 @@ async function dispatchBatch(
         .where('name', '=', WEBHOOKS_CURSOR)
         .execute(),
     ]);
-    return { ran: true, position: last, events: events.length, deliveries: inserted };
+    return { ran: true, position: last, events: events.length, deliveries: inserted, watched };
   });
   // enqueueDeliveries logs its own failures (the maintenance sweep enqueues what it missed).
   return { result, enqueued: enqueueDeliveries(deps, result.deliveries) };
 }
 
 /**
+ * With no active webhook, a batch would read the events only to match them against nobody: the
+ * cursor moves straight to the head of the log instead, in one statement (no transaction, no
+ * events sent over), just as a batch that matched no webhook would have moved it. A webhook created
+ * meanwhile is seen by the next batch, as it would be by a batch that had read the events: an event
+ * is only ever delivered to webhooks that existed when it was dispatched, and none older than the
+ * webhook (`webhookWants`).
+ *
+ * Its commit does not wait for the WAL flush: a move lost to a database crash is made again by the
+ * next call, and skipped events stay older than any webhook created after them.
+ *
+ * Answers null when some webhook is active (the caller runs the batch), else where the cursor
+ * stands, or `ran: false` when another process holds it and there was something to move. The row
+ * is locked only when there is: an idle call is a read.
+ */
+async function skipUnwatched(deps: DispatchDeps): Promise<Pick<DispatchResult, 'ran' | 'position'> | null> {
+  const { rows } = await executePrepared(
+    deps.db,
+    sql<{
+      watched: boolean;
+      seen_txid: string | null;
+      seen_seq: string | null;
+      head_txid: string | null;
+      head_seq: string | null;
+      moved_txid: string | null;
+      moved_seq: string | null;
+    }>`
+    with relaxed as (select set_config('synchronous_commit', 'off', true)),
+    head as (
+      select txid, seq from events
+      where txid < pg_snapshot_xmin(pg_current_snapshot())
+      order by txid desc, seq desc
+      limit 1
+    ),
+    watched as (
+      select exists (select 1 from webhooks where is_active) as active
+    ),
+    seen as (
+      select txid, seq from event_cursors where name = ${WEBHOOKS_CURSOR}
+    ),
+    claimed as (
+      select c.name from event_cursors c, head, watched
+      where c.name = ${WEBHOOKS_CURSOR} and not watched.active and (head.txid, head.seq) > (c.txid, c.seq)
+      for update of c skip locked
+    ),
+    moved as (
+      update event_cursors c set txid = head.txid, seq = head.seq, updated_at = ${deps.clock.now()}
+      from claimed, head
+      where c.name = claimed.name and (head.txid, head.seq) > (c.txid, c.seq)
+      returning c.txid, c.seq
+    )
+    select
+      (select active from watched) as watched,
+      (select txid::text from seen) as seen_txid, (select seq from seen) as seen_seq,
+      (select txid::text from head) as head_txid, (select seq from head) as head_seq,
+      (select txid::text from moved) as moved_txid, (select seq from moved) as moved_seq
+    from relaxed
+  `,
+  );
+  const row = rows[0];
+  if (!row || row.watched) return null;
+  if (row.moved_txid !== null) return { ran: true, position: { txid: row.moved_txid, seq: String(row.moved_seq) } };
+  if (row.seen_txid === null) return { ran: false, position: null };
+  const seen = { txid: row.seen_txid, seq: String(row.seen_seq) };
+  const head = row.head_txid === null ? null : { txid: row.head_txid, seq: String(row.head_seq) };
+  // Nothing past the cursor: done. Something past it, yet not moved: another process holds it.
+  if (!head || comparePositions(head, seen) <= 0) return { ran: true, position: seen };
+  return { ran: false, position: null };
+}
+
+/**
  * Dispatches until the log is read up to the horizon. `busy`: another process held the cursor, so
- * events committed during its batch may still wait.
+ * events committed during its batch may still wait. `watched`: whether any webhook was active (a
+ * hint from the last drain: with `true`, the check that skips unwatched events is not tried first).
  */
 export async function drainEvents(
   deps: DispatchDeps,
   batchSize = DISPATCH_BATCH,
-): Promise<{ events: number; busy: boolean; position: EventPosition | null }> {
+  hint: { watched?: boolean | null } = {},
+): Promise<{ events: number; busy: boolean; position: EventPosition | null; watched: boolean }> {
+  if (hint.watched !== true) {
+    const skipped = await skipUnwatched(deps);
+    if (skipped) return { events: 0, busy: !skipped.ran, position: skipped.position, watched: false };
+  }
   let events = 0;
   // A batch's jobs are enqueued while the next batch is read and written; all before returning.
   const enqueued: Array<Promise<void>> = [];
@@ -180,8 +265,10 @@ export async function drainEvents(
       const { result: batch, enqueued: jobs } = await dispatchBatch(deps, batchSize);
       enqueued.push(jobs);
       events += batch.events;
-      if (!batch.ran) return { events, busy: true, position: null };
-      if (batch.events < batchSize) return { events, busy: false, position: batch.position };
+      if (!batch.ran) return { events, busy: true, position: null, watched: true };
+      if (batch.events < batchSize) {
+        return { events, busy: false, position: batch.position, watched: batch.watched ?? true };
+      }
     }
   } finally {
     await Promise.all(enqueued);
@@ -202,6 +289,8 @@ export class WebhookDispatcher {
   #probing = false;
   /** The cursor as this process last saw it (other processes may have moved it on since). */
   #known: EventPosition | null = null;
+  /** Whether the last drain found an active webhook (null: no drain yet). */
+  #watched: boolean | null = null;
 
   constructor(
     private readonly deps: DispatchDeps,
@@ -251,9 +340,14 @@ export class WebhookDispatcher {
       try {
         do {
           this.#again = false;
-          // Most nudges follow commits that wrote no event: an index probe settles those.
-          if (this.#known && !(await hasEventsAfter(this.deps.db, this.#known))) continue;
-          const { busy, position } = await drainEvents(this.deps, this.batchSize);
+          // Most nudges follow commits that wrote no event: an index probe settles those. With no
+          // webhook active the drain is one statement that probes too, so it goes at once.
+          const probe = this.#watched !== false && this.#known;
+          if (probe && !(await hasEventsAfter(this.deps.db, probe))) continue;
+          const { busy, position, watched } = await drainEvents(this.deps, this.batchSize, {
+            watched: this.#watched,
+          });
+          this.#watched = watched;
           if (position) this.#known = position;
           // Whoever holds the cursor may have read before our events committed: look again shortly.
           if (busy) setTimeout(() => this.nudge(), 50).unref();
