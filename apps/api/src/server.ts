@@ -40,18 +40,22 @@ export async function startServer(config: Config, options: { handleSignals?: boo
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
 
-  say(
+  // One write: whoever waits for the ready line (a script, a test) gets the first key with it.
+  const lines = [
     `ORA is ready at ${url} after ${Date.now() - started} ms (vector search: ${system.database.capabilities.vector ? 'on' : 'off'})`,
-  );
-  say(`  API:  POST ${url}/api/ora    docs: ${url}/docs    health: ${url}/readyz`);
+    `  API:  POST ${url}/api/ora    docs: ${url}/docs    health: ${url}/readyz`,
+  ];
   if (system.firstKeySecret) {
-    say('');
-    say('First start: created a full-access API key. It is shown only now; store it somewhere safe:');
-    say(`  ${system.firstKeySecret}`);
-    say('Try it:');
-    say(`  curl -s ${url}/api/ora -H "Authorization: Bearer ${system.firstKeySecret}" -d '{"action":"keys.list"}'`);
-    say('');
+    lines.push(
+      '',
+      'First start: created a full-access API key. It is shown only now; store it somewhere safe:',
+      `  ${system.firstKeySecret}`,
+      'Try it:',
+      `  curl -s ${url}/api/ora -H "Authorization: Bearer ${system.firstKeySecret}" -d '{"action":"keys.list"}'`,
+      '',
+    );
   }
+  say(lines.join('\n'));
 
   let closing: Promise<void> | undefined;
   const close = () => {
