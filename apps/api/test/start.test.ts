@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OraClient, OraClientError } from '@ora/client';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const dataDir = mkdtempSync(path.join(tmpdir(), 'ora-start-'));
@@ -15,6 +15,9 @@ interface Started {
   output: () => string;
 }
 
+/** Servers started and not yet exited: a test that fails midway must not leave one behind. */
+const running = new Set<ChildProcess>();
+
 /** Runs `ora start` as a user would, on port 0, and waits for its "ready at" line. */
 async function start(env: Record<string, string> = {}): Promise<Started> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'apps/api/src/cli.ts', 'start'], {
@@ -22,6 +25,8 @@ async function start(env: Record<string, string> = {}): Promise<Started> {
     env: { ...process.env, ORA_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let output = '';
   child.stdout?.on('data', (chunk) => {
     output += chunk;
@@ -59,6 +64,9 @@ async function stop(started: Started): Promise<number | null> {
   return exited;
 }
 
+afterEach(() => {
+  for (const child of running) child.kill('SIGKILL');
+});
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 describe('ora start (embedded)', () => {
