@@ -2,6 +2,31 @@ import type { SyncConflict, SyncMemoryData, SyncStrategy, SyncVersionSnapshot } 
 import type { SyncConflictRow } from '@ora/db';
 import { openFields, type StoredMemory } from '../memory/memory.repository';
 
+/**
+ * What sync reads of a memory row (push loads it, pull sends it): value, identity, scope, versions;
+ * no indexed text copy, no embedding bookkeeping.
+ */
+export const SYNCED_MEMORY_COLUMNS = [
+  'id',
+  'agent_id',
+  'memory_type',
+  'key',
+  'content',
+  'summary',
+  'importance',
+  'is_pinned',
+  'is_encrypted',
+  'sync_enabled',
+  'version',
+  'server_version',
+  'expires_at',
+  'is_archived',
+  'deleted_at',
+  'created_at',
+  'updated_at',
+] as const satisfies ReadonlyArray<keyof StoredMemory>;
+export type SyncedMemory = Pick<StoredMemory, (typeof SYNCED_MEMORY_COLUMNS)[number]>;
+
 /** A memory row as sync carries it (decrypted when stored encrypted). */
 export function memoryRowToSyncData(
   row: Pick<

@@ -7,34 +7,13 @@ import {
   type SyncTombstone,
 } from '@ora/contracts';
 import { type SqlBool, sql } from 'kysely';
-import type { StoredMemory } from '../memory/memory.repository';
 import type { Actor, DbOrTx } from '../shared/deps';
 import type { SyncDeps } from './sync.deps';
 import { pullHorizon } from './sync.horizon';
-import { memoryRowToSyncData } from './sync.mapping';
+import { memoryRowToSyncData, SYNCED_MEMORY_COLUMNS } from './sync.mapping';
 
 type PullInput = ActionData<'sync.pull'>;
 
-/** What a pulled memory (or its tombstone) is made of: no indexed text copy, no embedding bookkeeping. */
-const PULLED_COLUMNS = [
-  'id',
-  'agent_id',
-  'memory_type',
-  'key',
-  'content',
-  'summary',
-  'importance',
-  'is_pinned',
-  'is_encrypted',
-  'sync_enabled',
-  'version',
-  'server_version',
-  'expires_at',
-  'is_archived',
-  'deleted_at',
-  'created_at',
-  'updated_at',
-] as const satisfies ReadonlyArray<keyof StoredMemory>;
 type PullOutput = ActionOutput<'sync.pull'>;
 
 /**
@@ -123,7 +102,7 @@ export async function pullChanges(deps: SyncDeps, actor: Actor, input: PullInput
   if (present.has('memory')) {
     const rows = await deps.db
       .selectFrom('agent_memory')
-      .select(PULLED_COLUMNS)
+      .select(SYNCED_MEMORY_COLUMNS)
       .where(inPage('server_version'))
       .where(scope('agent_id'))
       .where(sinceOn('updated_at'))

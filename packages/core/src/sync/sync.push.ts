@@ -30,9 +30,15 @@ import { type PendingEvent, recordEvents } from '../events/events';
 import { ORA_OWNER, type StoredMemory } from '../memory/memory.repository';
 import { enqueueEmbedding, storedFields } from '../memory/memory.service';
 import type { Actor, DbOrTx } from '../shared/deps';
-import { plainArray, textArray } from './sync.arrays';
+import { plainArray, textArray } from '../shared/pg-arrays';
 import type { SyncDeps } from './sync.deps';
-import { conflictRowToConflict, isRetryable, memoryRowToSyncData } from './sync.mapping';
+import {
+  conflictRowToConflict,
+  isRetryable,
+  memoryRowToSyncData,
+  SYNCED_MEMORY_COLUMNS,
+  type SyncedMemory,
+} from './sync.mapping';
 
 type PushInput = ActionData<'sync.push'>;
 type PushOutput = ActionOutput<'sync.push'>;
@@ -422,30 +428,11 @@ async function pushBatch(
 // ---------------------------------------------------------------------------------------------
 // Memories: loaded once per batch, decided in memory in mutation order, written set-based.
 
-/** What the push reads of a memory row: its value, identity, scope and version. */
-const LOADED = [
-  'id',
-  'agent_id',
-  'memory_type',
-  'key',
-  'content',
-  'summary',
-  'importance',
-  'is_pinned',
-  'is_encrypted',
-  'sync_enabled',
-  'server_version',
-  'expires_at',
-  'is_archived',
-  'deleted_at',
-  'updated_at',
-] as const satisfies ReadonlyArray<keyof StoredMemory>;
-type LoadedMemory = Pick<StoredMemory, (typeof LOADED)[number]>;
-const LOADED_COLUMNS = LOADED.map((c) => `m.${c}`).join(', ');
+const LOADED_COLUMNS = SYNCED_MEMORY_COLUMNS.map((c) => `m.${c}`).join(', ');
 
 interface MemoryState {
   id: string;
-  row: LoadedMemory | null;
+  row: SyncedMemory | null;
   /** The value now (null: deleted, or not created). */
   data: SyncMemoryData | null;
   identity: { agentId: string | null; type: MemoryType; key: string };
@@ -530,7 +517,7 @@ async function applyMemories(
   }
   for (const id of aliases.values()) if (!probes.has(id)) probes.set(id, [id, null, null, null]);
   const list = [...probes.values()];
-  const { rows: loaded } = await sql<LoadedMemory>`
+  const { rows: loaded } = await sql<SyncedMemory>`
     select ${sql.raw(LOADED_COLUMNS)} from agent_memory m
     where m.id = any(array(
       select coalesce(a.id, h.id)
