@@ -1,8 +1,9 @@
 /**
  * Postgres array literals built here rather than by the driver: a batch passes one array per
- * column (`unnest`), and the driver's generic array encoder escapes every element twice over. The
- * literal travels as one text parameter (`${textArray(values)}::text[]`), the same on Postgres and
- * PGlite (which passes a string parameter through as it is).
+ * column (`unnest`), a list one array (`= any(...)`), and the driver's generic array encoder
+ * escapes every element twice over. The literal travels as one text parameter
+ * (`${textArray(values)}::text[]`), the same on Postgres and PGlite (which passes a string
+ * parameter through as it is), so the statement's text is the same whatever the list's length.
  */
 
 const SPECIAL = /["\\]/g;

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { QueueDriver } from '../queue/queue-driver';
 import type { Clock, Db, Logger } from '../shared/deps';
+import { plainArray } from '../shared/pg-arrays';
 
 export const TASKS_QUEUE = 'tasks';
 /** The name of the job that runs a task. */
@@ -205,4 +206,4 @@ function jobFor(name: string, taskId: string, attempt: number, priority: number,
 }
 
 /** bigint ids (digits only) as one array parameter. */
-const idArray = (ids: readonly string[]) => sql`${`{${ids.join(',')}}`}::bigint[]`;
+const idArray = (ids: readonly string[]) => sql`${plainArray(ids)}::bigint[]`;

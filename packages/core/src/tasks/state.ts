@@ -3,6 +3,7 @@ import type { TaskRow, TaskRowUpdate } from '@ora/db';
 import { sql } from 'kysely';
 import { recordEvent } from '../events/events';
 import type { Actor, Clock, DbOrTx } from '../shared/deps';
+import { plainArray } from '../shared/pg-arrays';
 import { executePrepared } from '../shared/prepared';
 import { TASK_JOB } from './dispatcher';
 import { taskColumns } from './task-columns';
@@ -240,7 +241,7 @@ export async function releaseDependents(
       sql<TaskRow>`
         select ${taskColumns()} from agent_tasks
         where status = 'pending'
-          and id in (select task_id from task_dependencies where depends_on_task_id = any(${`{${frontier.join(',')}}`}::uuid[]))
+          and id in (select task_id from task_dependencies where depends_on_task_id = any(${plainArray(frontier)}::uuid[]))
         order by id
         for update
       `,

@@ -6,6 +6,7 @@ import type { Consumer, Job, QueueDriver } from '../queue/queue-driver';
 import { NonRetryableJobError } from '../queue/queue-driver';
 import { Batcher } from '../shared/batcher';
 import type { Clock, Db, DbOrTx, Logger } from '../shared/deps';
+import { plainArray } from '../shared/pg-arrays';
 import { executePrepared } from '../shared/prepared';
 import { type Dispatcher, TASKS_QUEUE, taskJobId } from './dispatcher';
 import { type DependencyResult, NonRetryableTaskError, type TaskHandlers, type TaskOutcome } from './handlers';
@@ -225,7 +226,7 @@ export class TaskWorker {
           locked_by = ${workerId},
           status_message = null,
           updated_at = ${now}
-        where t.id = any(${`{${ids.join(',')}}`}::uuid[])
+        where t.id = any(${plainArray(ids)}::uuid[])
           and t.status = 'queued'
           and (t.next_attempt_at is null or t.next_attempt_at <= now())
           and (t.scheduled_for is null or t.scheduled_for <= now())
