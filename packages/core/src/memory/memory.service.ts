@@ -1,4 +1,4 @@
-import { createHash, hash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   type ActionData,
   type ActionOutput,
@@ -88,6 +88,11 @@ export async function findMemoryRow(
 // ---------------------------------------------------------------------------------------------
 // Writes
 
+/** What tells whether a memory's text changed (and must be embedded again): a short SHA-256. */
+function contentHash(text: string): string {
+  return hash('sha256', text, 'hex').slice(0, 32);
+}
+
 /** The stored form of content and summary: sealed for encrypted types, with the text to index. */
 export function storedFields(
   settings: MemorySettings,
@@ -114,7 +119,7 @@ export function storedFields(
     content: JSON.stringify(content),
     summary,
     content_text: contentText,
-    content_hash: embedText ? hash('sha256', embedText, 'hex').slice(0, 32) : null,
+    content_hash: embedText ? contentHash(embedText) : null,
     is_encrypted: false,
   };
 }
@@ -627,9 +632,11 @@ export async function revertMemoryWrites(
       if (!encrypted) {
         const contentText = [humanizeKey(target.key), contentToText(target.content)].filter(Boolean).join('\n');
         const text = embeddingText(target.summary, contentText);
-        const hash = text ? createHash('sha256').update(text).digest('hex').slice(0, 32) : null;
+        const restoredHash = text ? contentHash(text) : null;
         restored.content_text = contentText;
-        if (hash !== current.content_hash) Object.assign(restored, { content_hash: hash, embedded_at: null });
+        if (restoredHash !== current.content_hash) {
+          Object.assign(restored, { content_hash: restoredHash, embedded_at: null });
+        }
       } else {
         Object.assign(restored, { content_text: null, content_hash: null, embedded_at: null });
       }
