@@ -33,8 +33,15 @@ function versionOf(name: string): string {
   return (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-/** Where the template of the installed PGlite and pgvector builds lives. */
+let templatePath: string | undefined;
+
+/** Where the template of the installed PGlite and pgvector builds lives (found once per process). */
 export function pgliteTemplatePath(): string {
+  templatePath ??= findTemplatePath();
+  return templatePath;
+}
+
+function findTemplatePath(): string {
   const ownDir = packageDir(fileURLToPath(import.meta.url), '@ora/db');
   const key = `pglite-${versionOf('@electric-sql/pglite')}-pgvector-${versionOf('@electric-sql/pglite-pgvector')}`;
   return path.join(ownDir, 'node_modules', '.cache', 'ora', `${key}.tar.gz`);
