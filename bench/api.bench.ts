@@ -148,7 +148,7 @@ export async function run(args: string[]): Promise<BenchReport> {
   }
   return {
     summary:
-      'The action API (authentication from the key cache, one Redis EVALSHA for the rate limits, JSON in and out) ' +
+      'The action API (authentication from the key cache, rate limits counted in process and added to Redis in batches, JSON in and out) ' +
       'against bare Fastify routes, on Postgres + Redis; and how long the embedded `ora start` takes and how much ' +
       'memory it holds.',
     settings,

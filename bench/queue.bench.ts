@@ -15,6 +15,8 @@ import pg from 'pg';
 import {
   type BenchReport,
   type ChildServer,
+  cpuSeconds,
+  cpuSecondsOf,
   createBenchDatabase,
   createBenchRedisPrefix,
   type Figure,
@@ -94,7 +96,33 @@ interface Measured {
   perSecond: number;
   p50: number;
   p99: number;
+  /** CPU time per task (job) of each process taking part, in ms. */
+  cpuMs?: Record<string, number>;
 }
+
+/** CPU seconds used so far by each process taking part (`pids` by label, plus Postgres and Redis). */
+function cpuSnapshot(pids: Record<string, number>): Record<string, number> {
+  const snapshot: Record<string, number> = { postgres: cpuSecondsOf('postgres'), redis: cpuSecondsOf('redis-server') };
+  for (const [label, pid] of Object.entries(pids)) snapshot[label] = cpuSeconds(pid);
+  return snapshot;
+}
+
+/** CPU ms per item of each process between two snapshots, with their sum as `total`. */
+function cpuPer(before: Record<string, number>, after: Record<string, number>, count: number): Record<string, number> {
+  const per: Record<string, number> = {};
+  let total = 0;
+  for (const [label, seconds] of Object.entries(after)) {
+    per[label] = ((seconds - (before[label] ?? 0)) * 1000) / count;
+    total += per[label];
+  }
+  per.total = total;
+  return per;
+}
+
+const formatCpu = (cpu: Record<string, number>) =>
+  Object.entries(cpu)
+    .map(([label, ms]) => `${label} ${ms.toFixed(2)}`)
+    .join(', ');
 
 async function rawBullmq(
   prefix: string,
@@ -125,6 +153,7 @@ async function rawBullmq(
     if (++done === count) resolveAll();
   });
   await worker.waitUntilReady();
+  const cpuBefore = cpuSnapshot({ bench: process.pid });
   const started = performance.now();
   await pool(count, inFlight, async () => {
     const before = performance.now();
@@ -134,15 +163,17 @@ async function rawBullmq(
   });
   await all;
   const seconds = (performance.now() - started) / 1000;
+  const cpuMs = cpuPer(cpuBefore, cpuSnapshot({ bench: process.pid }), count);
   await worker.close();
   await queue.obliterate({ force: true }).catch(() => undefined);
   await queue.close();
   latencies.sort((a, b) => a - b);
-  return { perSecond: count / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return { perSecond: count / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), cpuMs };
 }
 
 async function oraTasks(
   api: ChildServer,
+  worker: ChildServer,
   key: string,
   databaseUrl: string,
   count: number,
@@ -154,6 +185,8 @@ async function oraTasks(
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   try {
     const ids: string[] = [];
+    const pids = { api: api.pid, worker: worker.pid, bench: process.pid };
+    const cpuBefore = cpuSnapshot(pids);
     const started = performance.now();
     const startedAt = new Date();
     await pool(count, concurrency, async (i) => {
@@ -189,6 +222,7 @@ async function oraTasks(
       if (performance.now() - started > 300_000) throw new Error('tasks did not finish within 5 minutes');
       await new Promise((r) => setTimeout(r, 20));
     }
+    const cpuMs = cpuPer(cpuBefore, cpuSnapshot(pids), count);
     const { rows } = await client.query<{ first: Date; last: Date; latencies: number[] }>(
       `select min(created_at) as first, max(completed_at) as last,
               array_agg(extract(epoch from (completed_at - created_at)) * 1000 order by 1) as latencies
@@ -198,7 +232,7 @@ async function oraTasks(
     const row = rows[0] as { first: Date; last: Date; latencies: number[] };
     const seconds = (row.last.getTime() - row.first.getTime()) / 1000;
     const latencies = row.latencies.map(Number).sort((a, b) => a - b);
-    return { perSecond: count / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+    return { perSecond: count / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), cpuMs };
   } finally {
     agent.destroy();
     await client.end();
@@ -262,24 +296,25 @@ export async function run(args: string[]): Promise<BenchReport> {
 
     progress(`warm-up: ${warmup} raw BullMQ jobs, ${warmup} ORA tasks`);
     await rawBullmq(redis.prefix, warmup, concurrency);
-    await oraTasks(api, key, database.url, warmup, concurrency, 'warm-up');
+    await oraTasks(api, worker, key, database.url, warmup, concurrency, 'warm-up');
     // Alternating rounds, so that a burst of other work on the machine falls on both sides; the
     // figure is the round with the median ratio (either side alone swings by a third between runs).
     const measured: Array<{ raw: Measured; ours: Measured }> = [];
     for (let round = 1; round <= rounds; round++) {
       const raw = await rawBullmq(redis.prefix, count, concurrency);
-      const ours = await oraTasks(api, key, database.url, count, concurrency, `round ${round}/${rounds}`);
+      const ours = await oraTasks(api, worker, key, database.url, count, concurrency, `round ${round}/${rounds}`);
       measured.push({ raw, ours });
       progress(
         `round ${round}/${rounds}: raw BullMQ ${raw.perSecond.toFixed(0)} jobs/s, ORA ${ours.perSecond.toFixed(0)} tasks/s (${((100 * ours.perSecond) / raw.perSecond).toFixed(0)}%)`,
       );
+      progress(`  CPU ms per task: ORA ${formatCpu(ours.cpuMs ?? {})}; BullMQ ${formatCpu(raw.cpuMs ?? {})}`);
     }
     const byRatio = [...measured].sort(
       (a, b) => a.ours.perSecond / a.raw.perSecond - b.ours.perSecond / b.raw.perSecond,
     );
     const { raw, ours } = byRatio[Math.floor((byRatio.length - 1) / 2)] as { raw: Measured; ours: Measured };
     const rawPaced = await rawBullmq(redis.prefix, paced, concurrency, 1);
-    const oursPaced = await oraTasks(api, key, database.url, paced, 1, 'one at a time');
+    const oursPaced = await oraTasks(api, worker, key, database.url, paced, 1, 'one at a time');
     progress(`one at a time p50: raw BullMQ ${rawPaced.p50.toFixed(1)} ms, ORA ${oursPaced.p50.toFixed(1)} ms`);
 
     const figures: Figure[] = [
@@ -331,6 +366,7 @@ export async function run(args: string[]): Promise<BenchReport> {
         `raw BullMQ: Queue.add with ${concurrency} in flight, a Worker at concurrency ${concurrency} in the bench process, no-op processor`,
         `latency one at a time: ${paced} tasks (jobs), each created after the previous succeeded; under load: the throughput run's own`,
         'latency: ORA from the task row (completed_at - created_at); BullMQ from before add() to the completed event',
+        `CPU ms per task (job) in that round, user + system from /proc, by process: ORA ${formatCpu(ours.cpuMs ?? {})}; raw BullMQ ${formatCpu(raw.cpuMs ?? {})}`,
       ],
       figures,
     };

@@ -1,5 +1,6 @@
 /**
- * Gathers calls made together (in the same callback, up to `maxSize`) and runs them as one batch:
+ * Gathers calls made together (in the same turn of the event loop, up to `maxSize`: every callback
+ * of one poll, so the requests that arrived on many sockets at once) and runs them as one batch:
  * many concurrent task claims or completions become one database statement. Each caller gets its
  * own result; a failed batch fails every caller in it.
  *
@@ -15,7 +16,7 @@ export class Batcher<In, Out> {
   constructor(
     private readonly run: (items: In[]) => Promise<Out[]>,
     private readonly maxSize = 100,
-    /** Wait this long (ms) for more calls before a batch runs; 0: once the current callback is done. */
+    /** Wait this long (ms) for more calls before a batch runs; 0: once this turn's callbacks are done (setImmediate). */
     private readonly lingerMs = 0,
     /** Batches running at once; more calls wait for one of them to end. */
     private readonly maxInFlight = Number.POSITIVE_INFINITY,
@@ -33,7 +34,7 @@ export class Batcher<In, Out> {
     if (this.#scheduled || this.#pending.length === 0 || this.#inFlight >= this.maxInFlight) return;
     this.#scheduled = true;
     if (this.lingerMs > 0) setTimeout(() => this.#flush(), this.lingerMs);
-    else queueMicrotask(() => this.#flush());
+    else setImmediate(() => this.#flush());
   }
 
   #flush(): void {

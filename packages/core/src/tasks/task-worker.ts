@@ -76,9 +76,10 @@ export class TaskWorker {
   readonly #options: Required<Omit<TaskWorkerOptions, 'onFinished'>> & Pick<TaskWorkerOptions, 'onFinished'>;
   readonly #inFlight = new Map<string, InFlight>();
   #consumer: Consumer | null = null;
-  // Two batches at once at most: claims and successes arriving meanwhile share the next statement.
-  readonly #claims = new Batcher<string, ClaimedTask | 'ended' | null>((ids) => this.#claimBatch(ids), 100, 0, 2);
-  readonly #successes = new Batcher<Success, boolean>((items) => this.#finishSuccesses(items), 100, 0, 2);
+  // One batch at a time each: claims (successes) arriving while one runs share the next statement,
+  // so under load batches grow instead of their number (a second batch in flight halved their size).
+  readonly #claims = new Batcher<string, ClaimedTask | 'ended' | null>((ids) => this.#claimBatch(ids), 100, 0, 1);
+  readonly #successes = new Batcher<Success, boolean>((items) => this.#finishSuccesses(items), 100, 0, 1);
   readonly #slugs = new Map<string, string | null>();
   #heartbeat: NodeJS.Timeout | null = null;
   #beating: Promise<void> | null = null;

@@ -125,12 +125,11 @@ export async function createTaskGraph(
 }
 
 /**
- * Batches concurrent createTaskGraph calls into one statement. Two batches run at once at most:
- * calls made meanwhile join the next one, so under load a statement (and its commit) carries many
- * graphs.
+ * Batches concurrent createTaskGraph calls into one statement. One batch runs at a time: calls
+ * made meanwhile join the next one, so under load a statement (and its commit) carries many graphs.
  */
 export function createGraphBatcher(deps: Omit<TaskDeps, 'graphs'>, maxSize = 200): Batcher<GraphRequest, GraphResult> {
-  return new Batcher((requests) => createTaskGraphs(deps, requests), maxSize, 0, 2);
+  return new Batcher((requests) => createTaskGraphs(deps, requests), maxSize, 0, 1);
 }
 
 /**
