@@ -1,5 +1,5 @@
 /**
- * `pnpm bench api [--duration 10] [--warmup 3] [--connections 50] [--rounds 3] [--only whoami,get,start]`
+ * `pnpm bench api [--duration 10] [--warmup 3] [--connections 50] [--rounds 5] [--only whoami,get,start]`
  *
  * (a) keys.whoami: an authenticated action that reads no table, against a bare Fastify JSON route;
  * (b) keys.get: an authenticated action doing one indexed read, against a bare Fastify route running
@@ -54,7 +54,7 @@ function parseOptions(args: string[]): Options {
       duration: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '3' },
       connections: { type: 'string', default: '50' },
-      rounds: { type: 'string', default: '3' },
+      rounds: { type: 'string', default: '5' },
       only: { type: 'string', default: 'whoami,get,start' },
     },
   });
@@ -120,7 +120,9 @@ export async function run(args: string[]): Promise<BenchReport> {
   const settings = [
     `Load: autocannon in the bench process, ${options.connections} connections, no pipelining, ` +
       `${options.warmupS} s warm-up then ${options.durationS} s measured, ${options.rounds} alternating round(s) ` +
-      '(baseline and ORA swap order each round); the best round of each is shown.',
+      '(baseline and ORA swap order each round); the best round of each is shown. On a shared virtual machine ' +
+      'the capacity one process gets moves by up to half between rounds of the same server in steady state, ' +
+      'so each side is taken at its least disturbed round.',
     'ORA: `node --import tsx apps/api/src/cli.ts start` with DATABASE_URL (a fresh `ora_bench_*` database), ' +
       'REDIS_URL (a fresh key prefix), LOG_LEVEL=warn, ORA_RATE_LIMIT_GLOBAL_PER_MINUTE=1000000000 and a key ' +
       'with 1e9 requests per minute and per day (never throttled; every request still runs the Redis limiter).',

@@ -22,7 +22,9 @@ export const headers = {
   idempotencyKey: 'idempotency-key',
   idempotentReplay: 'idempotent-replayed',
   retryAfter: 'retry-after',
-  rateLimitLimit: 'ratelimit-limit',
-  rateLimitRemaining: 'ratelimit-remaining',
-  rateLimitReset: 'ratelimit-reset',
+  /**
+   * The tightest of the request's rate-limit windows, as one field (draft-ietf-httpapi-ratelimit-headers-07):
+   * `RateLimit: limit=120, remaining=87, reset=42` (reset in seconds).
+   */
+  rateLimit: 'ratelimit',
 } as const;

@@ -112,9 +112,10 @@ export async function actionRoutes(app: FastifyInstance, options: ActionRoutesOp
     const consumed = system.limiter.consume(requestWindows(key, definition.limitGroup, system.config.limits));
     const decision = consumed instanceof Promise ? await consumed : consumed;
     const window = decision.tightest;
-    reply.header(headers.rateLimitLimit, String(window.limit));
-    reply.header(headers.rateLimitRemaining, String(Math.max(0, window.limit - window.count)));
-    reply.header(headers.rateLimitReset, String(Math.ceil(window.resetMs / 1000)));
+    reply.header(
+      headers.rateLimit,
+      `limit=${window.limit}, remaining=${Math.max(0, window.limit - window.count)}, reset=${Math.ceil(window.resetMs / 1000)}`,
+    );
     if (!decision.allowed) {
       throw new OraError({
         code: 'RATE_LIMITED',
@@ -122,7 +123,8 @@ export async function actionRoutes(app: FastifyInstance, options: ActionRoutesOp
         retryAfterSeconds: window.resetMs / 1000,
       });
     }
-    system.usage.record(key.keyId, request.ip, new Date());
+    const ip = request.ip; // with a trusted proxy, each read parses X-Forwarded-For again
+    system.usage.record(key.keyId, ip, new Date());
 
     if (definition.scope !== null && !scopeAllows(key.scopes, definition.scope)) {
       throw new OraError({
@@ -137,7 +139,7 @@ export async function actionRoutes(app: FastifyInstance, options: ActionRoutesOp
       keyId: key.keyId,
       scopes: key.scopes,
       agentId: key.agentId,
-      ip: request.ip,
+      ip,
       requestId: request.id,
     };
     const ctx: ActionContext = { system, actor, key, log: request.log };
