@@ -25,6 +25,7 @@ import * as webhooks01 from './2026_12_04_230000_webhook_delivery_body_text';
 import * as tasks03 from './2026_12_04_233000_task_has_dependents';
 import * as tasks04 from './2026_12_04_233100_partial_task_indexes';
 import * as events02 from './2026_12_04_235000_drop_unread_event_and_outbox_indexes';
+import * as tasks05 from './2026_12_04_235100_active_tasks_index';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder at run time) so the same
@@ -57,4 +58,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_04_233000_task_has_dependents': tasks03,
   '2026_12_04_233100_partial_task_indexes': tasks04,
   '2026_12_04_235000_drop_unread_event_and_outbox_indexes': events02,
+  '2026_12_04_235100_active_tasks_index': tasks05,
 };
