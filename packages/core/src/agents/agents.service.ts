@@ -237,7 +237,10 @@ export async function estimateStart(
         .select('duration_ms')
         .where('status', '=', 'success')
         .where('duration_ms', 'is not', null)
-        .orderBy('completed_at', 'desc')
+        // The newest by creation, read backwards along idx_tasks_created until 50 are found: by
+        // completion, every successful task ever run would be sorted to find them.
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
         .limit(50)
         .as('recent'),
     )
