@@ -35,6 +35,14 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 type Handler = (ctx: ActionContext, data: unknown) => Promise<unknown>;
 
+interface ActionEntry {
+  name: ActionName;
+  definition: (typeof actions)[ActionName];
+  handler: Handler;
+  /** What a validation error names (`data for <action>`). */
+  what: string;
+}
+
 export interface ActionRoutesOptions {
   system: System;
   /** Check every answer against its output schema (tests turn this on). */
@@ -86,10 +94,7 @@ export async function actionRoutes(app: FastifyInstance, options: ActionRoutesOp
   );
 
   // Every action's definition and handler, found with one lookup per request.
-  const table = new Map<
-    string,
-    { name: ActionName; definition: (typeof actions)[ActionName]; handler: Handler; what: string }
-  >(
+  const table = new Map<string, ActionEntry>(
     actionNames.map((name) => [
       name,
       { name, definition: actions[name], handler: actionHandlers[name] as Handler, what: `data for ${name}` },
@@ -146,22 +151,22 @@ export async function actionRoutes(app: FastifyInstance, options: ActionRoutesOp
 
     const idempotencyKey = request.headers[headers.idempotencyKey];
     if (definition.mutates && typeof idempotencyKey === 'string') {
-      return runIdempotent(request, reply, ctx, name, data, idempotencyKey);
+      return runIdempotent(request, reply, ctx, entry, data, idempotencyKey);
     }
     if (definition.mutates || options.validateOutput)
-      return { data: await execute(ctx, name, data), requestId: request.id };
+      return { data: await execute(ctx, entry, data), requestId: request.id };
     // A read answers as its handler does, without a second promise.
     return { data: await entry.handler(ctx, data), requestId: request.id };
   }
 
-  async function execute(ctx: ActionContext, name: ActionName, data: unknown): Promise<unknown> {
-    const result = await (actionHandlers[name] as Handler)(ctx, data);
+  async function execute(ctx: ActionContext, entry: ActionEntry, data: unknown): Promise<unknown> {
+    const result = await entry.handler(ctx, data);
     // A mutation may have committed events: readers of the log (streams, webhooks) look now.
-    if (actions[name].mutates) system.events.wake.announce();
+    if (entry.definition.mutates) system.events.wake.announce();
     if (options.validateOutput) {
-      const checked = actions[name].output.safeParse(result);
+      const checked = entry.definition.output.safeParse(result);
       if (!checked.success) {
-        throw new Error(`${name} answered outside its output schema: ${checked.error.message}`);
+        throw new Error(`${entry.name} answered outside its output schema: ${checked.error.message}`);
       }
     }
     return result;
@@ -171,7 +176,7 @@ export async function actionRoutes(app: FastifyInstance, options: ActionRoutesOp
     request: FastifyRequest,
     reply: FastifyReply,
     ctx: ActionContext,
-    name: ActionName,
+    entry: ActionEntry,
     data: unknown,
     idempotencyKey: string,
   ) {
@@ -183,13 +188,13 @@ export async function actionRoutes(app: FastifyInstance, options: ActionRoutesOp
     }
     const deps = { db: system.database.db, clock: systemClock };
     const keyId = ctx.actor.keyId as string;
-    const begun = await beginIdempotent(deps, keyId, idempotencyKey, name, requestHash(name, data));
+    const begun = await beginIdempotent(deps, keyId, idempotencyKey, entry.name, requestHash(entry.name, data));
     if (begun.kind === 'replay') {
       reply.header(headers.idempotentReplay, 'true');
       return reply.code(begun.response.status).send(begun.response.body);
     }
     try {
-      const body = { data: await execute(ctx, name, data), requestId: request.id };
+      const body = { data: await execute(ctx, entry, data), requestId: request.id };
       await completeIdempotent(deps, keyId, idempotencyKey, { status: 200, body });
       return body;
     } catch (error) {
