@@ -55,7 +55,14 @@ const TASK_COLUMNS = [
 const everyColumn: Exclude<keyof TaskRow, (typeof TASK_COLUMNS)[number]> extends never ? true : never = true;
 void everyColumn;
 
-/** The columns of a whole task row, optionally of a table alias, as fixed SQL text. */
-export function taskColumns(alias?: string) {
-  return sql.raw(TASK_COLUMNS.map((c) => (alias ? `${alias}.${c}` : c)).join(', '));
+const listed = new Map<string, string>();
+
+/** The columns of a whole task row, optionally of a table alias, as fixed SQL text (built once per alias). */
+export function taskColumns(alias = '') {
+  let text = listed.get(alias);
+  if (text === undefined) {
+    text = TASK_COLUMNS.map((c) => (alias ? `${alias}.${c}` : c)).join(', ');
+    listed.set(alias, text);
+  }
+  return sql.raw(text);
 }
