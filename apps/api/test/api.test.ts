@@ -285,10 +285,20 @@ describe.each(modes)('the action API (%s)', (mode) => {
       database: mode === 'embedded' ? 'pglite' : 'postgres',
     });
     await call(server, server.rootKey, 'keys.whoami');
+    await call(server, server.rootKey, 'keys.get', { id: 'not-a-uuid' });
+    expect((await server.app.inject({ method: 'POST', url: '/api/ora/keys.whoami' })).statusCode).toBe(401);
+    expect((await server.app.inject('/nothing-here')).statusCode).toBe(404);
     const metrics = await server.app.inject('/metrics');
+    const series = (action: string, status: number) =>
+      new RegExp(`ora_http_request_duration_seconds_count\\{action="${action}",status="${status}"\\} [1-9]`);
     expect(metrics.body).toMatch(
       /ora_http_request_duration_seconds_bucket\{le="[^"]+",action="keys.whoami",status="200"\}/,
     );
+    // Refusals are timed too: by action once it is known, by route before (no key), and the 404.
+    expect(metrics.body).toMatch(series('keys.get', 400));
+    expect(metrics.body).toMatch(series('POST /api/ora/:action', 401));
+    expect(metrics.body).toMatch(series('GET unmatched', 404));
+    expect(metrics.body).toMatch(series('GET /readyz', 200));
   });
 
   it("sends helmet's headers on pages and a short JSON set on API answers", async () => {
@@ -303,6 +313,13 @@ describe.each(modes)('the action API (%s)', (mode) => {
       'cache-control': 'no-store',
     });
     expect(api.headers['x-request-id']).toBe(api.body.requestId);
+    // Refusals and the 404 carry them too.
+    const refused = await server.app.inject({ method: 'POST', url: '/api/ora/keys.whoami' });
+    const missing = await server.app.inject('/api/nothing-here');
+    for (const res of [refused, missing]) {
+      expect(res.headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
+      expect(res.headers['x-request-id']).toBe(res.json().requestId);
+    }
   });
 
   it('answers an unknown route with NOT_FOUND in the error envelope', async () => {
