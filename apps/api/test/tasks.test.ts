@@ -1,4 +1,5 @@
 import { NonRetryableTaskError, type TaskHandlers } from '@ora/core';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { availableModes, call, startTestServer, type TestServer } from './harness';
 
@@ -118,6 +119,60 @@ describe.each(modes)('the task queue (%s)', (mode) => {
       'success',
     ]);
   });
+
+  // PGlite has one connection: a lock held by another session is a Postgres matter.
+  it.skipIf(mode === 'embedded')(
+    'creates unrelated tasks while a task that depends on a row locked elsewhere waits for that lock',
+    async () => {
+      const first = await call(server, server.rootKey, 'tasks.create', {
+        taskType: 'test.gate',
+        title: `${mode}-held`,
+      });
+      const held = first.body.data.tasks[0];
+      await waitForStatus(server, held.id, ['running']);
+      // Another session (an operator's psql, a slow transaction) holds the dependency's row.
+      let release = () => {};
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let lockTaken = () => {};
+      const locked = new Promise<void>((resolve) => {
+        lockTaken = resolve;
+      });
+      const holder = server.system.database.db.transaction().execute(async (trx) => {
+        await sql`select id from agent_tasks where id = ${held.id} for update`.execute(trx);
+        lockTaken();
+        await released;
+      });
+      await locked;
+      let dependentAnswered = false;
+      const dependent = call(server, server.rootKey, 'tasks.create', {
+        taskType: 'test.record',
+        title: `${mode}-behind-lock`,
+        dependsOn: [held.id],
+      }).then((res) => {
+        dependentAnswered = true;
+        return res;
+      });
+      try {
+        await new Promise((r) => setTimeout(r, 200)); // the dependent's batch is now waiting on the lock
+        const unrelated = await Promise.race([
+          call(server, server.rootKey, 'tasks.create', { taskType: 'test.record', title: `${mode}-beside-lock` }),
+          new Promise<'no answer'>((r) => setTimeout(() => r('no answer'), 3_000)),
+        ]);
+        expect(unrelated === 'no answer' ? unrelated : unrelated.status).toBe(200);
+        expect(dependentAnswered).toBe(false);
+      } finally {
+        release();
+        await holder;
+      }
+      const answered = await dependent;
+      expect(answered.status).toBe(200);
+      expect(answered.body.data.tasks[0].status).toBe('pending');
+      gates.get(`${mode}-held`)?.();
+      await waitForStatus(server, answered.body.data.tasks[0].id, ['success']);
+    },
+  );
 
   it('cancels a running task within seconds, and its dependents with a reason naming it', async () => {
     const res = await call(server, server.rootKey, 'tasks.create', {

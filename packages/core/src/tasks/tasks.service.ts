@@ -37,7 +37,7 @@ export interface TaskDeps {
   clock: Clock;
   dispatch?: DispatchNudge;
   /** Shares one transaction among concurrent createTaskGraph calls (see createGraphBatcher). */
-  graphs?: Batcher<GraphRequest, GraphResult>;
+  graphs?: GraphBatcher;
 }
 
 const notFound = (id: string) => new OraError({ code: 'NOT_FOUND', message: `No task with id ${id}` });
@@ -117,19 +117,34 @@ export async function createTaskGraph(
   steps: readonly TaskStepInput[],
   options: CreateOptions = {},
 ): Promise<ActionOutput<'tasks.create'>> {
-  planDag(steps); // refuse a bad graph before it joins a batch
+  const plan = planDag(steps); // refuse a bad graph before it joins a batch
   const request = { actor, steps, options };
-  const [result] = deps.graphs ? [await deps.graphs.add(request)] : await createTaskGraphs(deps, [request]);
+  const [result] = deps.graphs ? [await deps.graphs.add(request, plan)] : await createTaskGraphs(deps, [request]);
   if (!result?.ok) throw result?.error;
   return result.value;
 }
 
+/** Takes a graph to be written together with others (see createGraphBatcher); `plan` is its planDag order. */
+export interface GraphBatcher {
+  add(request: GraphRequest, plan: readonly PlannedStep[]): Promise<GraphResult>;
+}
+
 /**
- * Batches concurrent createTaskGraph calls into one statement. One batch runs at a time: calls
- * made meanwhile join the next one, so under load a statement (and its commit) carries many graphs.
+ * Batches concurrent createTaskGraph calls into one statement. One batch runs at a time per lane:
+ * calls made meanwhile join the next one, so under load a statement (and its commit) carries many
+ * graphs. Graphs that name tasks already there (existing dependencies, which the write marks and so
+ * locks, or a parent task) have a lane of their own: one of them waiting on a row lock held
+ * elsewhere holds up only that lane, never the creation of unrelated graphs.
  */
-export function createGraphBatcher(deps: Omit<TaskDeps, 'graphs'>, maxSize = 200): Batcher<GraphRequest, GraphResult> {
-  return new Batcher((requests) => createTaskGraphs(deps, requests), maxSize, 0, 1);
+export function createGraphBatcher(deps: Omit<TaskDeps, 'graphs'>, maxSize = 200): GraphBatcher {
+  const lane = () =>
+    new Batcher<GraphRequest, GraphResult>((requests) => createTaskGraphs(deps, requests), maxSize, 0, 1);
+  const unlinked = lane();
+  const linked = lane();
+  return {
+    add: (request, plan) =>
+      (request.options.parentTaskId || plan.some((p) => p.existingDeps.length > 0) ? linked : unlinked).add(request),
+  };
 }
 
 /**
