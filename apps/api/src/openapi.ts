@@ -4,7 +4,12 @@ import {
   AgentExecuteResponse,
   actionNames,
   actions,
+  CollectInput,
   ErrorEnvelope,
+  PublicLeadInput,
+  PublicPost,
+  PublicPostSummary,
+  PublicPostsQuery,
 } from '@ora/contracts';
 import { z } from 'zod';
 
@@ -37,6 +42,217 @@ function errorResponses() {
       { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } } },
     ]),
   );
+}
+
+/** Only the given error statuses (routes without a key answer no 401 or 403). */
+function someErrorResponses(...statuses: string[]) {
+  const all = errorResponses();
+  return Object.fromEntries(statuses.map((status) => [status, all[status]]));
+}
+
+/** `{data, requestId}` around `data`. */
+function envelope(data: JsonSchema): JsonSchema {
+  return { type: 'object', required: ['data', 'requestId'], properties: { data, requestId: { type: 'string' } } };
+}
+
+const text = (type: string, description: string) => ({
+  description,
+  content: { [type]: { schema: { type: 'string' } } },
+});
+
+/** The query parameters of a zod object, one per property. */
+function queryParameters(schema: z.ZodObject) {
+  const json = jsonSchema(schema, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: 'query',
+    required: json.required?.includes(name) ?? false,
+    schema: property,
+  }));
+}
+
+/** A CORS preflight answer of the public forms. */
+const preflight = (operationId: string) => ({
+  operationId,
+  summary: 'CORS preflight: the form may be posted from another origin',
+  tags: ['site'],
+  responses: { '204': { description: 'Allowed: POST with Content-Type, from any origin' } },
+});
+
+/**
+ * The routes without a key: the public site (posts, feed, sitemap, media, the lead form and the
+ * page-view beacon), the docs and the admin UI. Each may be put behind a reverse proxy as it is.
+ */
+function publicPaths(): Record<string, unknown> {
+  return {
+    '/posts': {
+      get: {
+        operationId: 'site_posts',
+        summary: 'Published posts, newest first: JSON, or an HTML page when Accept asks for text/html',
+        tags: ['site'],
+        parameters: queryParameters(PublicPostsQuery),
+        responses: {
+          '200': {
+            description: 'A page of posts; pass nextCursor as cursor for the next one',
+            content: {
+              'application/json': {
+                schema: envelope({
+                  type: 'object',
+                  required: ['items', 'nextCursor'],
+                  properties: {
+                    items: { type: 'array', items: jsonSchema(PublicPostSummary, 'output') },
+                    nextCursor: { type: ['string', 'null'] },
+                  },
+                }),
+              },
+              'text/html': { schema: { type: 'string' } },
+            },
+          },
+          ...someErrorResponses('400', '500'),
+        },
+      },
+    },
+    '/posts/{slug}': {
+      get: {
+        operationId: 'site_post',
+        summary: 'One published post: an HTML page, or JSON when Accept asks for application/json only',
+        tags: ['site'],
+        parameters: [{ name: 'slug', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: {
+          '200': {
+            description: 'The post',
+            content: {
+              'text/html': { schema: { type: 'string' } },
+              'application/json': { schema: envelope(jsonSchema(PublicPost, 'output')) },
+            },
+          },
+          ...someErrorResponses('404', '500'),
+        },
+      },
+    },
+    '/feed.xml': {
+      get: {
+        operationId: 'site_feed',
+        summary: 'RSS 2.0 feed of the published posts',
+        tags: ['site'],
+        responses: { '200': text('application/rss+xml', 'The feed'), ...someErrorResponses('500') },
+      },
+    },
+    '/sitemap.xml': {
+      get: {
+        operationId: 'site_sitemap',
+        summary: 'Sitemap of the published posts',
+        tags: ['site'],
+        responses: { '200': text('application/xml', 'The sitemap'), ...someErrorResponses('500') },
+      },
+    },
+    '/media/{id}': {
+      get: {
+        operationId: 'site_media',
+        summary: 'An uploaded file, cached for good (a new upload is a new id); If-None-Match answers 304',
+        tags: ['site'],
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+        responses: {
+          '200': {
+            description: 'The bytes, with their content type',
+            content: { '*/*': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } },
+          },
+          '304': { description: 'Not modified (the ETag matched)' },
+          ...someErrorResponses('404', '500'),
+        },
+      },
+    },
+    '/leads': {
+      post: {
+        operationId: 'site_lead',
+        summary: 'The public contact form: stores a lead (leads.list reads them); limited per address',
+        tags: ['site'],
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: jsonSchema(PublicLeadInput, 'input') } },
+        },
+        responses: {
+          '201': {
+            description: 'Received',
+            content: {
+              'application/json': {
+                schema: envelope({ type: 'object', required: ['received'], properties: { received: { const: true } } }),
+              },
+            },
+          },
+          ...someErrorResponses('400', '413', '429', '500'),
+        },
+      },
+      options: preflight('site_lead_preflight'),
+    },
+    '/collect': {
+      post: {
+        operationId: 'site_collect',
+        summary: 'The page-view beacon of the public site (no cookies; bots are not counted); limited per address',
+        tags: ['site'],
+        requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(CollectInput, 'input') } } },
+        responses: {
+          '202': {
+            description: 'Taken',
+            content: {
+              'application/json': {
+                schema: envelope({
+                  type: 'object',
+                  required: ['recorded'],
+                  properties: { recorded: { type: 'boolean' } },
+                }),
+              },
+            },
+          },
+          ...someErrorResponses('400', '413', '429', '500'),
+        },
+      },
+      options: preflight('site_collect_preflight'),
+    },
+    '/openapi.json': {
+      get: {
+        operationId: 'openapi',
+        summary: 'This document',
+        tags: ['docs'],
+        responses: {
+          '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } },
+        },
+      },
+    },
+    '/docs': {
+      get: {
+        operationId: 'docs',
+        summary: 'This document as a page',
+        tags: ['docs'],
+        responses: { '200': text('text/html', 'The page') },
+      },
+    },
+    '/admin': {
+      get: {
+        operationId: 'admin',
+        summary: 'The admin UI (it asks for a key)',
+        tags: ['admin'],
+        responses: { '200': text('text/html', 'The page') },
+      },
+    },
+    '/admin/': {
+      get: {
+        operationId: 'admin_slash',
+        summary: 'The admin UI',
+        tags: ['admin'],
+        responses: { '200': text('text/html', 'The page') },
+      },
+    },
+    '/admin/assets/{file}': {
+      get: {
+        operationId: 'admin_asset',
+        summary: 'A file of the admin UI',
+        tags: ['admin'],
+        parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { '200': { description: 'The file' }, ...someErrorResponses('404') },
+      },
+    },
+  };
 }
 
 function operation(name: ActionName) {
@@ -80,7 +296,10 @@ function operation(name: ActionName) {
   };
 }
 
-/** The OpenAPI 3.1 document, generated from the contracts: one operation per action. */
+/**
+ * The OpenAPI 3.1 document, generated from the contracts: one operation per action, and every
+ * other route the server answers (the test checks that against the app's routes).
+ */
 export function buildOpenApiDocument(serverUrl?: string) {
   const paths: Record<string, unknown> = {
     '/api/ora': {
@@ -205,6 +424,7 @@ export function buildOpenApiDocument(serverUrl?: string) {
     },
   };
   for (const name of actionNames) paths[`/api/ora/${name}`] = operation(name);
+  Object.assign(paths, publicPaths());
 
   return {
     openapi: '3.1.0',

@@ -322,6 +322,35 @@ describe.each(modes)('the action API (%s)', (mode) => {
     }
   });
 
+  it('documents every route it serves in /openapi.json, with the methods it answers', async () => {
+    const document = (await server.app.inject('/openapi.json')).json() as { paths: Record<string, object> };
+    // printRoutes draws a tree: each level indents by 4 characters and names the rest of the path.
+    const served: string[] = [];
+    const stack: string[] = [];
+    for (const line of server.app.printRoutes({ commonPrefix: false }).split('\n')) {
+      const match = /^((?:[│ ] {3})*)[├└]── (\S+)(?: \(([^)]+)\))?/.exec(line);
+      if (!match) continue;
+      const depth = (match[1] as string).length / 4;
+      stack.length = depth;
+      stack.push(match[2] as string);
+      for (const method of (match[3] ?? '').split(', ').filter((m) => m && m !== 'HEAD')) {
+        served.push(`${method.toLowerCase()} ${stack.join('').replace(/:(\w+)/g, '{$1}')}`);
+      }
+    }
+    expect(served.length).toBeGreaterThan(15);
+    const documented = new Set(
+      Object.entries(document.paths).flatMap(([path, item]) => Object.keys(item).map((method) => `${method} ${path}`)),
+    );
+    // POST /api/ora/{action} is documented once per action.
+    const missing = served.filter((route) => route !== 'post /api/ora/{action}' && !documented.has(route));
+    expect(missing).toEqual([]);
+    // The docs page lists the routes that are not actions.
+    const docs = (await server.app.inject('/docs')).body;
+    for (const route of ['GET /posts/{slug}', 'POST /leads', 'GET /api/ora/events', 'POST /api/agent']) {
+      expect(docs).toContain(route);
+    }
+  });
+
   it('answers an unknown route with NOT_FOUND in the error envelope', async () => {
     const res = await server.app.inject('/nothing-here');
     expect(res.statusCode).toBe(404);

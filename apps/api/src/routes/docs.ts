@@ -26,6 +26,16 @@ function renderDocs(): string {
 </section>`;
     })
     .join('\n');
+  // Every other route of the document (events, the agent endpoint, ops, the public site, docs, admin).
+  const others = Object.entries(buildOpenApiDocument().paths as Record<string, Record<string, { summary?: string }>>)
+    .filter(([path]) => !path.startsWith('/api/ora/') || path === '/api/ora/events')
+    .flatMap(([path, item]) =>
+      Object.entries(item).map(
+        ([method, op]) =>
+          `<li><code>${method.toUpperCase()} ${escapeHtml(path)}</code>: ${escapeHtml(op.summary ?? '')}</li>`,
+      ),
+    )
+    .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>ORA API</title>
@@ -38,6 +48,12 @@ and an <code>Authorization: Bearer ora_sk_...</code> header. Success: <code>{"da
 Failure: <code>{"error": {"code", "message", "details"}, "requestId"}</code>. The machine-readable description is <a href="/openapi.json">/openapi.json</a>.</p>
 <nav aria-label="Actions">${actionNames.map((n) => `<a href="#${n}">${n}</a>`).join(' ')}</nav>
 ${sections}
+<section id="routes">
+<h2>Other routes</h2>
+<ul>
+${others}
+</ul>
+</section>
 </main></body></html>`;
 }
 
