@@ -254,7 +254,7 @@ describe.each(modes)('webhooks (%s)', (mode) => {
     expect(hung.error).toMatch(/within 1000 ms/);
     expect(hung.latencyMs).toBeGreaterThanOrEqual(990);
     expect(cut.statusCode).toBeNull();
-    expect(cut.error).toBeTruthy();
+    expect(cut.error).toMatch(/closed the connection before answering|reset the connection/);
     expect(huge.statusCode).toBe(200);
     expect(huge.responseExcerpt.length).toBeLessThanOrEqual(1025);
     r.releaseHung();

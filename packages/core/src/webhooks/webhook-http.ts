@@ -361,7 +361,29 @@ interface Target {
   path: string;
 }
 
+/** What a failed connection means for the operator, by error code (the code and message follow). */
+const CAUSES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused: nothing listens at that address and port (is the receiver running?)',
+  ENOTFOUND: "host not found: check the webhook URL's host name",
+  EAI_AGAIN: 'host name lookup failed for now (DNS); later attempts try again',
+  ECONNRESET: 'the receiver reset the connection',
+  EPIPE: 'the receiver closed the connection while the request was being sent',
+  ETIMEDOUT: 'the connection timed out',
+  EHOSTUNREACH: 'the host is unreachable from this server',
+  ENETUNREACH: 'the network of that address is unreachable from this server',
+  UND_ERR_SOCKET: 'the receiver closed the connection before answering',
+  UND_ERR_CONNECT_TIMEOUT: 'could not connect to the receiver in time',
+  CERT_HAS_EXPIRED: "TLS: the receiver's certificate has expired",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "TLS: the receiver's certificate is self-signed",
+  SELF_SIGNED_CERT_IN_CHAIN: "TLS: the receiver's certificate chain is self-signed",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "TLS: the receiver's certificate chain is incomplete",
+  ERR_TLS_CERT_ALTNAME_INVALID: "TLS: the receiver's certificate is for another host name",
+};
+
 function describeError(error: NodeJS.ErrnoException): string {
-  const code = error.code && !error.message.includes(error.code) ? `${error.code}: ` : '';
-  return `${code}${error.message}`.slice(0, 500);
+  const cause = (error.cause ?? null) as NodeJS.ErrnoException | null;
+  const code = error.code ?? cause?.code;
+  const known = code ? CAUSES[code] : undefined;
+  const detail = `${code && !error.message.includes(code) ? `${code}: ` : ''}${error.message}`;
+  return (known ? `${known} (${detail})` : detail).slice(0, 500);
 }
