@@ -215,6 +215,9 @@ async function oraTasks(
     progress(
       `  ${label}: ${count} tasks created in ${((performance.now() - started) / 1000).toFixed(1)} s; waiting for them`,
     );
+    // The count reads every task of the round: asked every 20 ms it cost Postgres about 0.05 ms of
+    // CPU per task, taken from what it measures. The figures come from the rows' own timestamps, so
+    // asking less often changes none of them.
     for (;;) {
       const { rows } = await client.query<{ n: string }>(
         `select count(*) as n from agent_tasks where status = 'success' and created_at >= $1`,
@@ -222,7 +225,7 @@ async function oraTasks(
       );
       if (Number(rows[0]?.n) >= count) break;
       if (performance.now() - started > 300_000) throw new Error('tasks did not finish within 5 minutes');
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 250));
     }
     const cpuMs = cpuPer(cpuBefore, cpuSnapshot(pids), count);
     const { rows } = await client.query<{ first: Date; last: Date; latencies: number[] }>(
