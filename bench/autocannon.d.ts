@@ -8,6 +8,8 @@ declare module 'autocannon' {
     connections?: number;
     /** Seconds. */
     duration?: number;
+    /** Requests in all (instead of a duration). */
+    amount?: number;
     pipelining?: number;
     /** Requests per second from all connections together (default: as fast as answered). */
     overallRate?: number;
