@@ -266,6 +266,49 @@ describe.each(modes)('the action API (%s)', (mode) => {
     expect(rows[1]?.request_id).toMatch(/^req_/);
   });
 
+  it('reads the audit log with audit.list: newest first, filtered, paged, behind the audit:read scope', async () => {
+    const before = new Date(Date.now() - 1000).toISOString();
+    const { key } = await newKey({ name: 'audit subject' });
+    await call(server, server.rootKey, 'keys.revoke', { id: key.id }, { remoteAddress: '10.9.8.6' });
+    const own = await call(server, server.rootKey, 'audit.list', { targetId: key.id });
+    expect(own.status).toBe(200);
+    expect(own.body.data.items.map((e: { action: string }) => e.action)).toEqual(['keys.revoke', 'keys.create']);
+    const [revoke] = own.body.data.items;
+    expect(revoke).toMatchObject({ targetType: 'api_key', targetId: key.id, ip: '10.9.8.6' });
+    expect(revoke.keyId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(revoke.requestId).toMatch(/^req_/);
+    expect(Date.parse(revoke.at)).toBeGreaterThanOrEqual(Date.parse(before));
+
+    // Filters: a whole domain, the key that acted, a time window.
+    const keysOnly = await call(server, server.rootKey, 'audit.list', { action: 'keys.*', since: before, limit: 200 });
+    expect(keysOnly.body.data.items.length).toBeGreaterThanOrEqual(2);
+    expect(keysOnly.body.data.items.every((e: { action: string }) => e.action.startsWith('keys.'))).toBe(true);
+    const byActor = await call(server, server.rootKey, 'audit.list', { keyId: revoke.keyId, action: 'keys.revoke' });
+    expect(byActor.body.data.items.map((e: { id: string }) => e.id)).toContain(revoke.id);
+    const old = await call(server, server.rootKey, 'audit.list', { targetId: key.id, until: before });
+    expect(old.body.data.items).toEqual([]);
+
+    // Pages of one, each older than the last, until the end.
+    const first = await call(server, server.rootKey, 'audit.list', { targetId: key.id, limit: 1 });
+    expect(first.body.data.items[0].id).toBe(revoke.id);
+    const second = await call(server, server.rootKey, 'audit.list', {
+      targetId: key.id,
+      limit: 1,
+      cursor: first.body.data.nextCursor,
+    });
+    expect(second.body.data.items[0].action).toBe('keys.create');
+    expect(BigInt(second.body.data.items[0].id)).toBeLessThan(BigInt(revoke.id));
+    expect(second.body.data.nextCursor).toBeNull();
+
+    // Refusals: no scope, a forged cursor, a malformed action filter.
+    const reader = await newKey({ name: 'no audit', scopes: ['keys:read'] });
+    expect((await call(server, reader.secret, 'audit.list', {})).status).toBe(403);
+    const forged = await call(server, server.rootKey, 'audit.list', { cursor: 'bm90LWEtY3Vyc29y' });
+    expect(forged.status).toBe(400);
+    expect(forged.body.error.message).toMatch(/Invalid cursor/);
+    expect((await call(server, server.rootKey, 'audit.list', { action: 'keys' })).status).toBe(400);
+  });
+
   it('records usage (count, last used at and from) without a write per request', async () => {
     const { key, secret } = await newKey();
     for (let i = 0; i < 4; i++) await call(server, secret, 'keys.whoami', {}, { remoteAddress: '10.0.0.4' });

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { ActionDefinition } from './action';
 import { agentsActions, oraActions } from './agents.actions';
 import { analyticsActions } from './analytics.actions';
+import { auditActions } from './audit.actions';
 import { conversationsActions } from './conversations.actions';
 import { eventsActions } from './events.actions';
 import { keysActions } from './keys.actions';
@@ -19,6 +20,7 @@ export type { ActionDefinition } from './action';
 /** The whole catalogue of `POST /api/ora`: each domain contributes its own map. */
 export const actions = {
   ...keysActions,
+  ...auditActions,
   ...tasksActions,
   ...postsActions,
   ...mediaActions,

@@ -5,6 +5,7 @@
 export * from './actions';
 export * from './agents';
 export * from './analytics';
+export * from './audit';
 export * from './common';
 export * from './conversations';
 export * from './desktop';

@@ -17,6 +17,7 @@ export const domains = [
   'analytics',
   'settings',
   'events',
+  'audit',
 ] as const;
 export const Domain = z.enum(domains);
 export type Domain = z.infer<typeof Domain>;

@@ -1,6 +1,7 @@
 import type { ActionName } from '@ora/contracts';
 import { agentsActions } from './agents.actions';
 import { analyticsActions } from './analytics.actions';
+import { auditActions } from './audit.actions';
 import type { ActionHandlers } from './context';
 import { eventsActions } from './events.actions';
 import { keysActions } from './keys.actions';
@@ -16,6 +17,7 @@ import { webhooksActions } from './webhooks.actions';
 /** Every action of the catalogue in contracts has exactly one handler here (checked by the type). */
 export const actionHandlers: ActionHandlers<ActionName> = {
   ...keysActions,
+  ...auditActions,
   ...postsActions,
   ...mediaActions,
   ...leadsActions,
