@@ -315,6 +315,20 @@ describe('the admin web UI (embedded server, chromium)', () => {
     await page.getByLabel('Show revoked keys').check();
     await page.locator('tr[data-key-name="ci-bot"] [data-testid="key-state"]').filter({ hasText: 'revoked' }).waitFor();
     await page.getByLabel('Show revoked keys').uncheck();
+
+    // The audit log below shows both changes, newest first, with who made them and the request id.
+    const audit = page.getByRole('table', { name: 'Audit log' });
+    const revoked = audit.locator('tr[data-audit-action="keys.revoke"]').first();
+    await revoked.waitFor();
+    const created = (await api('keys.list', { includeRevoked: true })).body.data.items.find(
+      (k: { name: string }) => k.name === 'ci-bot',
+    );
+    expect(await revoked.textContent()).toContain(created.id);
+    expect(await revoked.textContent()).toMatch(/req_/);
+    const actions = await audit
+      .locator('tr[data-audit-action]')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-audit-action')));
+    expect(actions.indexOf('keys.revoke')).toBeLessThan(actions.indexOf('keys.create'));
   });
 
   it('creates a webhook, sends a test, and shows deliveries of new events live, also in the task timeline', async () => {

@@ -9,6 +9,7 @@ import {
   list,
   num,
   PageTitle,
+  Select,
   Table,
   useAction,
   useApp,
@@ -49,12 +50,14 @@ export function KeysView() {
   const [form, setForm] = useState(empty);
   const [secret, setSecret] = useState<{ secret: string; what: string } | null>(null);
   const [editing, setEditing] = useState<string | null>(null);
+  const [changes, setChanges] = useState(0);
   const { busy, error, run } = useMutation();
   const set = (field: keyof typeof form) => (value: string) => setForm({ ...form, [field]: value });
   const act = async (label: string, work: () => Promise<unknown>) => {
     const out = await run(work);
     if (out !== undefined) {
       notify(label);
+      setChanges((n) => n + 1);
       await keys.reload();
     }
     return out;
@@ -129,6 +132,7 @@ export function KeysView() {
           apiKey={(keys.data?.items ?? []).find((k) => k.id === editing) as ApiKey}
           onDone={() => {
             setEditing(null);
+            setChanges((n) => n + 1);
             void keys.reload();
           }}
         />
@@ -197,6 +201,49 @@ export function KeysView() {
           Create key
         </button>
       </form>
+      <AuditLog keys={keys.data?.items ?? []} changes={changes} />
+    </section>
+  );
+}
+
+/** The audit log (`audit.list`): every change any key made, newest first, when and from where. */
+function AuditLog({ keys, changes }: { keys: readonly ApiKey[]; changes: number }) {
+  const [keyId, setKeyId] = useState('');
+  const log = useAction('audit.list', keyId ? { limit: 50, keyId } : { limit: 50 }, [keyId, changes]);
+  const names = new Map(keys.map((k) => [k.id, k.name]));
+  return (
+    <section class="panel" aria-labelledby="audit-title">
+      <h2 id="audit-title">Audit log</h2>
+      <p class="muted">
+        The last 50 changes, newest first: by a key, or by ORA itself (agent runs and tasks, whose request id names
+        them) and the public forms.
+      </p>
+      <Select
+        label="Made by"
+        value={keyId}
+        onChange={setKeyId}
+        options={[['', 'any key'], ...keys.map((k): [string, string] => [k.id, k.name])]}
+      />
+      <button type="button" onClick={() => void log.reload()}>
+        Refresh
+      </button>
+      <ErrorBox error={log.error} />
+      <Table caption="Audit log" head={['When', 'Key', 'Action', 'Target', 'From', 'Request id']}>
+        {(log.data?.items ?? []).map((entry) => (
+          <tr key={entry.id} data-audit-action={entry.action}>
+            <td>{when(entry.at)}</td>
+            <td>{entry.keyId ? (names.get(entry.keyId) ?? `${entry.keyId.slice(0, 8)}…`) : 'no key'}</td>
+            <td>
+              <code>{entry.action}</code>
+            </td>
+            <td>{entry.targetType ? `${entry.targetType} ${entry.targetId ?? ''}` : '—'}</td>
+            <td>{entry.ip ?? '—'}</td>
+            <td>
+              <code>{entry.requestId ?? '—'}</code>
+            </td>
+          </tr>
+        ))}
+      </Table>
     </section>
   );
 }
