@@ -307,6 +307,8 @@ describe.each(modes)('the action API (%s)', (mode) => {
     expect(forged.status).toBe(400);
     expect(forged.body.error.message).toMatch(/Invalid cursor/);
     expect((await call(server, server.rootKey, 'audit.list', { action: 'keys' })).status).toBe(400);
+    const huge = Buffer.from(JSON.stringify(['99999999999999999999'.slice(1)])).toString('base64url');
+    expect((await call(server, server.rootKey, 'audit.list', { cursor: huge })).status).toBe(400);
   });
 
   it('records usage (count, last used at and from) without a write per request', async () => {

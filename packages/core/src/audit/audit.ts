@@ -28,7 +28,13 @@ export async function recordAudit(db: DbOrTx, actor: Actor, entry: AuditRecord):
     .execute();
 }
 
-const Position = z.tuple([z.string().regex(/^\d{1,19}$/)]);
+/** A cursor: the position of the last entry of the page (a bigint, so at most 2^63 - 1). */
+const Position = z.tuple([
+  z
+    .string()
+    .regex(/^\d{1,19}$/)
+    .refine((text) => BigInt(text) <= 9223372036854775807n),
+]);
 
 /**
  * The log newest first (by position, which grows with time), filtered by key, action (or a whole
@@ -41,8 +47,10 @@ export async function listAudit(db: DbOrTx, input: ActionData<'audit.list'>): Pr
     .orderBy('id', 'desc')
     .limit(input.limit + 1);
   if (input.keyId) query = query.where('key_id', '=', input.keyId);
-  if (input.action?.endsWith('.*')) query = query.where('action', 'like', `${input.action.slice(0, -1)}%`);
-  else if (input.action) query = query.where('action', '=', input.action);
+  if (input.action?.endsWith('.*')) {
+    // `_` matches any one character in LIKE: the domain's own underscores are taken literally.
+    query = query.where('action', 'like', `${input.action.slice(0, -1).replaceAll('_', '\\_')}%`);
+  } else if (input.action) query = query.where('action', '=', input.action);
   if (input.targetType) query = query.where('target_type', '=', input.targetType);
   if (input.targetId) query = query.where('target_id', '=', input.targetId);
   if (input.since) query = query.where('created_at', '>=', new Date(input.since));
