@@ -293,6 +293,39 @@ describe.each(modes)('events: outbox, events.list and the live stream (%s)', (mo
     },
   );
 
+  it.runIf(mode === 'distributed')(
+    'sends an event held back by an open transaction as soon as that transaction ends, not a poll later',
+    async () => {
+      // Polling every 5 s: only the wake-up and the re-reads after it can deliver in time.
+      const replica = await startTestServer(mode, { sameBackendAs: server, env: { ORA_EVENTS_POLL_MS: '5000' } });
+      const blocker = new pg.Client({ connectionString: server.config.databaseUrl });
+      blocker.on('error', () => undefined);
+      try {
+        await replica.app.listen({ port: 0, host: '127.0.0.1' });
+        const port = (replica.app.server.address() as { port: number }).port;
+        const stream = openStream(`http://127.0.0.1:${port}`, server.rootKey, { query: 'types=lead.created' });
+        await stream.opened();
+        // Any open transaction with an id (here, or in another database of the same Postgres)
+        // holds the horizon back: the lead's event, committed after it began, waits.
+        await blocker.connect();
+        await blocker.query('begin');
+        await blocker.query('select pg_current_xact_id()');
+        const created = await lead(`held-${randomUUID()}`);
+        await sleep(400); // the wake-up has come and gone; the event is still held back
+        expect(stream.events).toHaveLength(0);
+        await blocker.query('commit');
+        const released = Date.now();
+        const [event] = await stream.waitFor(1, 4000);
+        expect(event?.data.payload.leadId).toBe(created.id);
+        expect(Date.now() - released).toBeLessThan(1500);
+        stream.close();
+      } finally {
+        await blocker.end().catch(() => undefined);
+        await replica.close();
+      }
+    },
+  );
+
   it.runIf(mode === 'distributed')('serves the same stream from another replica, woken through Redis', async () => {
     const replica = await startTestServer(mode, {
       sameBackendAs: server,

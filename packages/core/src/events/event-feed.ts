@@ -1,5 +1,5 @@
 import type { Db, Logger } from '../shared/deps';
-import { type EventPosition, headPosition, type LoggedEvent, readEvents } from './event-log';
+import { type EventPosition, hasHeldBackEvents, headPosition, type LoggedEvent, readEvents } from './event-log';
 import type { EventWakeSignal } from './wake-signal';
 
 export type FeedListener = (events: readonly LoggedEvent[]) => void;
@@ -10,10 +10,17 @@ export interface EventFeedOptions {
   batchSize?: number;
 }
 
+/** The first re-read after events were found held back by the horizon; each next one waits twice as long. */
+const HELD_BACK_RETRY_MS = 25;
+
 /**
  * One reader of the event log per process, fanning new events out to in-process listeners (the
  * live-stream connections), so N open streams cost one query per poll, not N. It reads only while
  * someone listens, starting at the head of the log.
+ *
+ * A read that finds nothing new while newer events are held back by the horizon (another
+ * transaction, maybe in another database of the same Postgres, is still open) reads again soon,
+ * backing off up to the poll interval: the events go out as the horizon passes, not a poll later.
  */
 export class EventFeed {
   readonly #listeners = new Set<FeedListener>();
@@ -23,6 +30,8 @@ export class EventFeed {
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #again = false;
+  #retry: NodeJS.Timeout | null = null;
+  #retryMs = HELD_BACK_RETRY_MS;
   #unsubscribeWake: (() => void) | null = null;
   #closed = false;
 
@@ -92,6 +101,8 @@ export class EventFeed {
   #stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
+    if (this.#retry) clearTimeout(this.#retry);
+    this.#retry = null;
     this.#unsubscribeWake?.();
     this.#unsubscribeWake = null;
     this.#position = null;
@@ -124,7 +135,19 @@ export class EventFeed {
     if (!from) return 0;
     const events = await readEvents(this.deps.db, from, this.#batchSize);
     // The feed may have stopped (last listener gone) while reading: a restart reads from the head.
-    if (events.length === 0 || this.#position !== from) return 0;
+    if (this.#position !== from) return 0;
+    if (events.length === 0) {
+      if (!this.#retry && (await hasHeldBackEvents(this.deps.db, from)) && this.#position === from) {
+        this.#retry = setTimeout(() => {
+          this.#retry = null;
+          void this.#poll();
+        }, this.#retryMs);
+        this.#retry.unref();
+        this.#retryMs = Math.min(this.#retryMs * 2, this.options.pollMs);
+      }
+      return 0;
+    }
+    this.#retryMs = HELD_BACK_RETRY_MS;
     this.#position = (events.at(-1) as LoggedEvent).position;
     for (const listener of this.#listeners) {
       try {

@@ -133,6 +133,23 @@ export async function hasEventsAfter(db: DbOrTx, after: EventPosition): Promise<
   return row !== undefined;
 }
 
+/**
+ * Is there an event after `after` that the horizon still holds back (written by a transaction at
+ * or above it)? Then some other transaction is still open, and a read a moment later will see it.
+ */
+export async function hasHeldBackEvents(db: DbOrTx, after: EventPosition): Promise<boolean> {
+  const row = await db
+    .selectFrom('events')
+    .select('seq')
+    .where(sql<SqlBool>`(txid, seq) > (${after.txid}::xid8, ${after.seq}::bigint)`)
+    .where(sql<SqlBool>`txid >= pg_snapshot_xmin(pg_current_snapshot())`)
+    .orderBy(sql`txid`)
+    .orderBy('seq')
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** The position of the newest event below the horizon: a reader starting "now" starts here. */
 export async function headPosition(db: DbOrTx): Promise<EventPosition> {
   const row = await db

@@ -6,6 +6,7 @@ export {
   eventPassesFilter,
   eventRowToEvent,
   hasEventsAfter,
+  hasHeldBackEvents,
   headPosition,
   LOG_START,
   positionAfterSeq,
