@@ -91,6 +91,8 @@ export interface CreateOptions {
 export interface GraphRequest {
   actor: Actor;
   steps: readonly TaskStepInput[];
+  /** The steps in dependency order, from planDag (made once, before the graph joins a batch). */
+  plan: PlannedStep[];
   options: CreateOptions;
 }
 
@@ -117,16 +119,15 @@ export async function createTaskGraph(
   steps: readonly TaskStepInput[],
   options: CreateOptions = {},
 ): Promise<ActionOutput<'tasks.create'>> {
-  const plan = planDag(steps); // refuse a bad graph before it joins a batch
-  const request = { actor, steps, options };
-  const [result] = deps.graphs ? [await deps.graphs.add(request, plan)] : await createTaskGraphs(deps, [request]);
+  const request = { actor, steps, plan: planDag(steps), options }; // a bad graph is refused before it joins a batch
+  const [result] = deps.graphs ? [await deps.graphs.add(request)] : await createTaskGraphs(deps, [request]);
   if (!result?.ok) throw result?.error;
   return result.value;
 }
 
-/** Takes a graph to be written together with others (see createGraphBatcher); `plan` is its planDag order. */
+/** Takes a graph to be written together with others (see createGraphBatcher). */
 export interface GraphBatcher {
-  add(request: GraphRequest, plan: readonly PlannedStep[]): Promise<GraphResult>;
+  add(request: GraphRequest): Promise<GraphResult>;
 }
 
 /**
@@ -142,8 +143,10 @@ export function createGraphBatcher(deps: Omit<TaskDeps, 'graphs'>, maxSize = 200
   const unlinked = lane();
   const linked = lane();
   return {
-    add: (request, plan) =>
-      (request.options.parentTaskId || plan.some((p) => p.existingDeps.length > 0) ? linked : unlinked).add(request),
+    add: (request) =>
+      (request.options.parentTaskId || request.plan.some((p) => p.existingDeps.length > 0) ? linked : unlinked).add(
+        request,
+      ),
   };
 }
 
@@ -158,13 +161,12 @@ export async function createTaskGraphs(
   requests: GraphRequest[],
 ): Promise<GraphResult[]> {
   try {
-    const plans = requests.map((r) => planDag(r.steps));
     // Existing dependencies are marked and locked until the graph that depends on them is
     // written: that takes a transaction. Otherwise the write is one statement, atomic alone.
-    const locks = plans.some((order) => order.some((p) => p.existingDeps.length > 0));
+    const locks = requests.some((r) => r.plan.some((p) => p.existingDeps.length > 0));
     const { results, dispatch } = locks
-      ? await deps.db.transaction().execute((trx) => writeGraphs(trx, deps.clock, requests, plans))
-      : await writeGraphs(deps.db, deps.clock, requests, plans);
+      ? await deps.db.transaction().execute((trx) => writeGraphs(trx, deps.clock, requests))
+      : await writeGraphs(deps.db, deps.clock, requests);
     if (dispatch.length > 0) {
       if (deps.dispatch?.handoff) deps.dispatch.handoff(dispatch);
       else deps.dispatch?.nudge();
@@ -180,11 +182,10 @@ async function writeGraphs(
   db: DbOrTx,
   clock: Clock,
   requests: GraphRequest[],
-  plans: PlannedStep[][],
 ): Promise<{ results: GraphResult[]; dispatch: DispatchEntry[] }> {
   const allSteps = requests.flatMap((r) => r.steps);
   const agentRefs = [...new Set(allSteps.map((s) => s.agent).filter((a): a is string => a !== undefined))];
-  const existingIds = [...new Set(plans.flatMap((order) => order.flatMap((p) => p.existingDeps)))];
+  const existingIds = [...new Set(requests.flatMap((r) => r.plan.flatMap((p) => p.existingDeps)))];
   const parentIds = [...new Set(requests.map((r) => r.options.parentTaskId).filter((p): p is string => !!p))];
   const [agents, existing, parents] = await Promise.all([
     agentRefs.length ? lookupAgents(db, agentRefs) : Promise.resolve(new Map<string, { id: string; slug: string }>()),
@@ -210,7 +211,7 @@ async function writeGraphs(
     try {
       prepared.push({
         index,
-        graph: prepareGraph(request, plans[index] as PlannedStep[], agents, existing, parents, now),
+        graph: prepareGraph(request, agents, existing, parents, now),
       });
       results.push({ ok: true, value: { chainId: '', tasks: [] } });
     } catch (error) {
@@ -435,13 +436,12 @@ async function lookupAgents(db: DbOrTx, refs: readonly string[]): Promise<Map<st
 
 function prepareGraph(
   request: GraphRequest,
-  order: PlannedStep[],
   agents: Map<string, { id: string; slug: string }>,
   existing: ReadonlyArray<Pick<TaskRow, 'id' | 'title' | 'status'>>,
   parents: ReadonlyArray<{ id: string; chain_id: string | null }>,
   now: Date,
 ): PreparedGraph {
-  const { actor, steps, options } = request;
+  const { actor, steps, plan: order, options } = request;
   const missingAgents = [
     ...new Set(steps.map((s) => s.agent).filter((a): a is string => a !== undefined && !agents.has(a))),
   ];
