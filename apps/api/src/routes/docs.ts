@@ -9,7 +9,7 @@ const escapeHtml = (text: string) =>
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
   );
 
-function renderDocs(): string {
+function renderDocs(openapi: ReturnType<typeof buildOpenApiDocument>): string {
   const sections = actionNames
     .map((name) => {
       const def = actions[name];
@@ -27,7 +27,7 @@ function renderDocs(): string {
     })
     .join('\n');
   // Every other route of the document (events, the agent endpoint, ops, the public site, docs, admin).
-  const others = Object.entries(buildOpenApiDocument().paths as Record<string, Record<string, { summary?: string }>>)
+  const others = Object.entries(openapi.paths as Record<string, Record<string, { summary?: string }>>)
     .filter(([path]) => !path.startsWith('/api/ora/') || path === '/api/ora/events')
     .flatMap(([path, item]) =>
       Object.entries(item).map(
@@ -58,8 +58,9 @@ ${others}
 }
 
 export async function docsRoutes(app: FastifyInstance): Promise<void> {
-  const document = JSON.stringify(buildOpenApiDocument());
-  const html = renderDocs();
+  const openapi = buildOpenApiDocument();
+  const document = JSON.stringify(openapi);
+  const html = renderDocs(openapi);
   app.get('/openapi.json', async (_request, reply) => reply.type('application/json; charset=utf-8').send(document));
   app.get('/docs', async (_request, reply) => reply.type('text/html; charset=utf-8').send(html));
 }
