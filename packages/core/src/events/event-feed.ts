@@ -1,5 +1,5 @@
 import type { Db, Logger } from '../shared/deps';
-import { type EventPosition, hasHeldBackEvents, headPosition, type LoggedEvent, readEvents } from './event-log';
+import { type EventPosition, hasEventsAfter, headPosition, type LoggedEvent, readEvents } from './event-log';
 import type { EventWakeSignal } from './wake-signal';
 
 export type FeedListener = (events: readonly LoggedEvent[]) => void;
@@ -137,7 +137,7 @@ export class EventFeed {
     // The feed may have stopped (last listener gone) while reading: a restart reads from the head.
     if (this.#position !== from) return 0;
     if (events.length === 0) {
-      if (!this.#retry && (await hasHeldBackEvents(this.deps.db, from)) && this.#position === from) {
+      if (!this.#retry && (await hasEventsAfter(this.deps.db, from, { heldBack: true })) && this.#position === from) {
         this.#retry = setTimeout(() => {
           this.#retry = null;
           void this.#poll();

@@ -116,33 +116,26 @@ export async function readEvents(
 }
 
 /**
- * Is there any event after `after` below the horizon? (An index probe: cheap enough to poll.) The
- * order makes it one: without it the planner may read the table from its start, where every row is
- * behind the position.
+ * Is there any event after `after` below the horizon? With `heldBack`: is there one the horizon
+ * still holds back (written by a transaction at or above it, so another transaction is still open
+ * and a read a moment later will see it)? An index probe, cheap enough to poll. The order makes it
+ * one: without it the planner may read the table from its start, where every row is behind the
+ * position.
  */
-export async function hasEventsAfter(db: DbOrTx, after: EventPosition): Promise<boolean> {
+export async function hasEventsAfter(
+  db: DbOrTx,
+  after: EventPosition,
+  options: { heldBack?: boolean } = {},
+): Promise<boolean> {
   const row = await db
     .selectFrom('events')
     .select('seq')
     .where(sql<SqlBool>`(txid, seq) > (${after.txid}::xid8, ${after.seq}::bigint)`)
-    .where(sql<SqlBool>`txid < pg_snapshot_xmin(pg_current_snapshot())`)
-    .orderBy(sql`txid`)
-    .orderBy('seq')
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
-}
-
-/**
- * Is there an event after `after` that the horizon still holds back (written by a transaction at
- * or above it)? Then some other transaction is still open, and a read a moment later will see it.
- */
-export async function hasHeldBackEvents(db: DbOrTx, after: EventPosition): Promise<boolean> {
-  const row = await db
-    .selectFrom('events')
-    .select('seq')
-    .where(sql<SqlBool>`(txid, seq) > (${after.txid}::xid8, ${after.seq}::bigint)`)
-    .where(sql<SqlBool>`txid >= pg_snapshot_xmin(pg_current_snapshot())`)
+    .where(
+      options.heldBack
+        ? sql<SqlBool>`txid >= pg_snapshot_xmin(pg_current_snapshot())`
+        : sql<SqlBool>`txid < pg_snapshot_xmin(pg_current_snapshot())`,
+    )
     .orderBy(sql`txid`)
     .orderBy('seq')
     .limit(1)

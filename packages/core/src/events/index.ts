@@ -6,7 +6,6 @@ export {
   eventPassesFilter,
   eventRowToEvent,
   hasEventsAfter,
-  hasHeldBackEvents,
   headPosition,
   LOG_START,
   positionAfterSeq,
