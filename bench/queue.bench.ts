@@ -211,25 +211,26 @@ async function oraTasks(
           `tasks.create: ${result['2xx']} of ${count} answered 2xx (${result.non2xx} other answers, ${result.errors} errors)`,
         );
       }
-    }
-    // One at a time (the latency run): each create waits for the previous task's success.
-    await pool(concurrency > 1 ? 0 : count, 1, async (i) => {
-      const response = await postJson(
-        agent,
-        `${api.url}/api/ora/tasks.create`,
-        { authorization: `Bearer ${key}` },
-        JSON.stringify({ taskType: 'bench.noop', title: `${label} ${i}` }),
-      );
-      const body = response.body as { data?: { tasks: Array<{ id: string }> }; error?: { message: string } };
-      if (response.status !== 200 || !body.data)
-        throw new Error(`tasks.create answered ${response.status}: ${body.error?.message}`);
-      const id = body.data.tasks[0]?.id as string;
-      for (;;) {
-        const { rows } = await client.query<{ status: string }>('select status from agent_tasks where id = $1', [id]);
-        if (rows[0]?.status === 'success') break;
-        await new Promise((r) => setTimeout(r, 2));
+    } else {
+      // One at a time (the latency run): each create waits for the previous task's success.
+      for (let i = 0; i < count; i++) {
+        const response = await postJson(
+          agent,
+          `${api.url}/api/ora/tasks.create`,
+          { authorization: `Bearer ${key}` },
+          JSON.stringify({ taskType: 'bench.noop', title: `${label} ${i}` }),
+        );
+        const body = response.body as { data?: { tasks: Array<{ id: string }> }; error?: { message: string } };
+        if (response.status !== 200 || !body.data)
+          throw new Error(`tasks.create answered ${response.status}: ${body.error?.message}`);
+        const id = body.data.tasks[0]?.id as string;
+        for (;;) {
+          const { rows } = await client.query<{ status: string }>('select status from agent_tasks where id = $1', [id]);
+          if (rows[0]?.status === 'success') break;
+          await new Promise((r) => setTimeout(r, 2));
+        }
       }
-    });
+    }
     progress(
       `  ${label}: ${count} tasks created in ${((performance.now() - started) / 1000).toFixed(1)} s; waiting for them`,
     );
